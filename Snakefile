@@ -1,0 +1,25 @@
+# clipgan: what does a CLIP-guided GAN latent search think a prompt looks like?
+#
+#   datasets -> generators (trained or imported) -> latent search per (generator, prompt)
+#            -> judge (scene classifier) -> classified images -> table -> bias -> report
+#
+# The full study:  snakemake --cores 8 --resources gpu=1
+# The demo study:  snakemake --cores 2 --directory demo
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/clip.smk"
+include: "rules/generators.smk"
+include: "rules/search.smk"
+include: "rules/classifier.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        get_final_output(),
+    default_target: True

@@ -1,0 +1,119 @@
+"""The judge: a torchvision ResNet that labels every image with one of the scene classes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchvision
+
+from clipgan.data.augment import degrade, to_tensor_images
+from clipgan.io import load_torch
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass
+class JudgeConfig:
+    arch: str = "resnet18"  # any torchvision resnet: resnet18, resnet50, ...
+    weights: str = ""  # "" = from scratch; else a torchvision state dict file (ImageNet weights)
+    input_size: int = 32  # images are resized to this before the network
+    epochs: int = 4
+    batch_size: int = 64
+    lr: float = 1e-3
+    seed: int = 0
+    classes: list[str] = field(default_factory=list)
+
+
+def build_resnet(arch: str, n_classes: int, weights_file: str = "") -> nn.Module:
+    """A torchvision ResNet with a fresh `n_classes` head; backbone weights from a state dict file."""
+    if not arch.startswith("resnet") or not hasattr(torchvision.models, arch):
+        raise ValueError(f"unknown judge architecture {arch!r} (config key judge.arch); "
+                         "choose a torchvision resnet: resnet18, resnet34, resnet50, resnet101, resnet152")
+    model = getattr(torchvision.models, arch)(weights=None)
+    if weights_file:
+        model.load_state_dict(load_torch(weights_file))  # ImageNet head included; replaced below
+    model.fc = nn.Linear(model.fc.in_features, n_classes)
+    return model
+
+
+def _normalise(x: torch.Tensor, size: int) -> torch.Tensor:
+    """[-1, 1] images -> ImageNet-normalised at the judge's input size."""
+    x = (x + 1) / 2
+    if x.shape[-1] != size:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def train_judge(images: np.ndarray, labels: np.ndarray, cfg: JudgeConfig, *, device: str = "cpu",
+                progress=None) -> tuple[dict, list[dict]]:
+    """Fine-tune on (N, H, W, 3) uint8 images with integer labels; returns (checkpoint, log)."""
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    model = build_resnet(cfg.arch, len(cfg.classes), cfg.weights).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    steps = cfg.epochs * max(len(images) // cfg.batch_size, 1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.2)
+    y_all = torch.as_tensor(labels, dtype=torch.long)
+    history = []
+    for epoch in range(cfg.epochs):
+        model.train()
+        order = rng.permutation(len(images))
+        losses, correct, seen = [], 0, 0
+        for start in range(0, len(images) - cfg.batch_size + 1, cfg.batch_size):
+            idx = order[start:start + cfg.batch_size]
+            x = _normalise(degrade(to_tensor_images(images[idx]), rng), cfg.input_size).to(device)
+            y = y_all[idx].to(device)
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+            correct += (logits.argmax(1) == y).sum().item()
+            seen += len(idx)
+        row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "train_accuracy": correct / max(seen, 1)}
+        history.append(row)
+        if progress:
+            progress(row)
+    checkpoint = {"config": asdict(cfg), "state_dict": model.state_dict()}
+    return checkpoint, history
+
+
+class Judge:
+    """A trained judge ready to label images in [-1, 1]."""
+
+    def __init__(self, checkpoint: dict, device: str | torch.device = "cpu"):
+        self.cfg = JudgeConfig(**checkpoint["config"])
+        self.device = torch.device(device)
+        self.model = build_resnet(self.cfg.arch, len(self.cfg.classes))
+        self.model.load_state_dict(checkpoint["state_dict"])
+        self.model.to(self.device).eval().requires_grad_(False)
+        self.classes = list(self.cfg.classes)
+
+    @classmethod
+    def load(cls, path: str, device: str | torch.device = "cpu") -> "Judge":
+        return cls(load_torch(path), device)
+
+    @torch.no_grad()
+    def probabilities(self, images: torch.Tensor, batch: int = 256) -> np.ndarray:
+        """(N, n_classes) softmax probabilities for (N, 3, H, W) images in [-1, 1]."""
+        out = []
+        for start in range(0, len(images), batch):
+            x = _normalise(images[start:start + batch].float().to(self.device), self.cfg.input_size)
+            out.append(F.softmax(self.model(x).float(), dim=1).cpu())
+        return torch.cat(out).numpy() if out else np.zeros((0, len(self.classes)), np.float32)
+
+
+def confusion_matrix(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n_classes, n_classes) counts, rows = true class, columns = predicted."""
+    cm = np.zeros((n_classes, n_classes), int)
+    np.add.at(cm, (true, pred), 1)
+    return cm

@@ -1,0 +1,228 @@
+"""CLIP through one door: load, score images on tensors, and train the demo's tiny model.
+
+`load_clip` resolves weights in a fixed order, like open_clip's own factory:
+  1. `pretrained` is an existing file  -> an open_clip state dict (loaded weights-only);
+  2. `pretrained` is a known open_clip tag for `model` -> open_clip resolves it (its cache, or
+     the network where allowed; the full study fetches tags into resources/models first);
+  3. `pretrained` is empty            -> random initialisation (the demo trains it);
+  anything else is an error that lists the valid tags and says how to give a local file.
+Small architectures (the demo's) are JSON model configs registered with `config_file`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ClipSpec:
+    model: str  # open_clip architecture name, e.g. "ViT-B-32", or the name of `config_file`
+    pretrained: str = ""  # a checkpoint file, an open_clip tag, or "" for random weights
+    config_file: str = ""  # JSON model config to register (small demo architectures)
+
+
+class MissingAssetError(FileNotFoundError):
+    """A model or dataset the study needs is not on disk; the message says how to provide it."""
+
+
+def register_config(config_file: str | Path) -> str:
+    """Register a JSON model config with open_clip; returns the model name (the file stem)."""
+    import open_clip
+
+    path = Path(config_file)
+    if not path.is_file():
+        raise MissingAssetError(f"CLIP model config {path} not found (config key clip.config_file)")
+    json.loads(path.read_text())  # fail here, with the path, on a malformed file
+    open_clip.add_model_config(path)
+    return path.stem
+
+
+def load_clip(spec: ClipSpec, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, object]:
+    """Return (model in eval mode, tokenizer) for `spec`."""
+    import open_clip
+
+    name = register_config(spec.config_file) if spec.config_file else spec.model
+    if name not in open_clip.list_models():
+        raise ValueError(f"unknown CLIP architecture {name!r} (config key clip.model); "
+                         f"available: {', '.join(open_clip.list_models()[:20])}, ... "
+                         "or give a JSON model config in clip.config_file")
+    pretrained = spec.pretrained or None
+    if pretrained and not Path(pretrained).is_file():
+        tags = open_clip.list_pretrained_tags_by_model(name)
+        if pretrained not in tags:
+            raise MissingAssetError(
+                f"CLIP weights {pretrained!r} (config key clip.pretrained) are neither a file nor a "
+                f"known tag of {name}. Known tags: {', '.join(tags) or 'none'}. To use a local "
+                "checkpoint, set clip.pretrained to the path of an open_clip state dict file.")
+    model = open_clip.create_model(name, pretrained=pretrained, device=device, weights_only=True)
+    model.eval().requires_grad_(False)
+    return model, open_clip.get_tokenizer(name)
+
+
+def image_size(model: torch.nn.Module) -> int:
+    size = model.visual.image_size
+    return size[0] if isinstance(size, (tuple, list)) else int(size)
+
+
+def image_mean_std(model: torch.nn.Module) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    cfg = getattr(model.visual, "preprocess_cfg", None) or {}
+    from open_clip import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
+
+    return tuple(cfg.get("mean", OPENAI_DATASET_MEAN)), tuple(cfg.get("std", OPENAI_DATASET_STD))
+
+
+class ClipScorer:
+    """Cosine similarity between images in [-1, 1] and one prompt, computed on the device.
+
+    CLIP's own preprocessing is done on tensors: resize to the model's input size (bicubic,
+    antialiased; our images are square, so no crop is needed) and mean/std normalisation.
+    With `n_augment > 0` the score is averaged over that many random crops and flips, which
+    makes adversarial pixel patterns that fool one view less rewarding.
+    """
+
+    def __init__(self, model: torch.nn.Module, tokenizer, prompt: str, *, n_augment: int = 0,
+                 augment_seed: int = 0, device: str | torch.device = "cpu"):
+        self.model = model
+        self.device = torch.device(device)
+        self.size = image_size(model)
+        mean, std = image_mean_std(model)
+        self.mean = torch.tensor(mean, device=self.device).view(1, 3, 1, 1)
+        self.std = torch.tensor(std, device=self.device).view(1, 3, 1, 1)
+        self.n_augment = n_augment
+        self.augment_seed = augment_seed
+        self.text_features = encode_text(model, tokenizer, [prompt], self.device)  # (1, E), once per prompt
+
+    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
+        x = (images.float() + 1) / 2  # (N, 3, H, W) in [0, 1]
+        if x.shape[-1] != self.size or x.shape[-2] != self.size:
+            x = F.interpolate(x, size=(self.size, self.size), mode="bicubic", antialias=True, align_corners=False)
+        return (x - self.mean) / self.std
+
+    def _augment(self, images: torch.Tensor, k: int) -> torch.Tensor:
+        """Random crop (70-100% side) resized back, and a random flip; same draw for a batch."""
+        g = torch.Generator().manual_seed(self.augment_seed * 1000 + k)
+        n, _, h, w = images.shape
+        side = int(h * (0.7 + 0.3 * torch.rand(1, generator=g).item()))
+        top = int(torch.randint(0, h - side + 1, (1,), generator=g))
+        left = int(torch.randint(0, w - side + 1, (1,), generator=g))
+        crop = images[:, :, top:top + side, left:left + side]
+        if torch.rand(1, generator=g).item() < 0.5:
+            crop = crop.flip(-1)
+        return crop
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor, augmented: bool | None = None) -> torch.Tensor:
+        """(N,) cosine similarities; `augmented` overrides the scorer's default."""
+        use_aug = self.n_augment > 0 if augmented is None else augmented
+        views = [self._augment(images, k) for k in range(max(self.n_augment, 4))] if use_aug else [images]
+        scores = torch.zeros(images.shape[0], device=self.device)
+        for view in views:
+            feats = self.model.encode_image(self.preprocess(view))
+            feats = F.normalize(feats.float(), dim=-1)
+            scores += (feats @ self.text_features.T).squeeze(1)
+        return scores / len(views)
+
+
+@torch.no_grad()
+def encode_text(model: torch.nn.Module, tokenizer, texts: Sequence[str], device) -> torch.Tensor:
+    """(len(texts), E) unit-norm text features. Over-long prompts are truncated with a warning."""
+    tokens = tokenizer(list(texts)).to(device)
+    context = tokens.shape[-1]
+    for text in texts:
+        n = len(tokenizer.encode(text)) + 2 if hasattr(tokenizer, "encode") else 0
+        if n > context:
+            log.warning("prompt %r is %d tokens, longer than CLIP's context of %d: truncated", text, n, context)
+    return F.normalize(model.encode_text(tokens).float(), dim=-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# training the demo's tiny CLIP
+
+
+@dataclass
+class ClipTrainConfig:
+    epochs: int = 15
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.1
+    seed: int = 0
+
+
+def train_clip(model: torch.nn.Module, tokenizer, images: np.ndarray, captions: Sequence[str],
+               cfg: ClipTrainConfig, *, device: str = "cpu", progress=None) -> list[dict]:
+    """Contrastive training on (image, caption) pairs with open_clip's ClipLoss.
+
+    images: (N, H, W, 3) uint8. Returns one log row per epoch (mean loss, in-batch accuracy).
+    """
+    from open_clip import ClipLoss
+
+    from clipgan.data.augment import degrade, to_tensor_images
+
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    model.train().requires_grad_(True).to(device)
+    loss_fn = ClipLoss()
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    tokens = tokenizer(list(captions))
+    n = len(images)
+    steps = cfg.epochs * max(n // cfg.batch_size, 1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.1)
+    size = image_size(model)
+    mean, std = image_mean_std(model)
+    mean_t, std_t = torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1)
+    history = []
+    for epoch in range(cfg.epochs):
+        order = rng.permutation(n)
+        losses, accs = [], []
+        for start in range(0, n - cfg.batch_size + 1, cfg.batch_size):
+            idx = order[start:start + cfg.batch_size]
+            x = degrade(to_tensor_images(images[idx]), rng)  # (B, 3, H, W) in [-1, 1]
+            x = (x + 1) / 2
+            if x.shape[-1] != size:
+                x = F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False)
+            x = ((x - mean_t) / std_t).to(device)
+            out = model(x, tokens[idx].to(device))
+            img_f, txt_f, scale = (out["image_features"], out["text_features"], out["logit_scale"]) \
+                if isinstance(out, dict) else out[:3]
+            loss = loss_fn(img_f, txt_f, scale)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            with torch.no_grad():
+                model.logit_scale.clamp_(0, 4.6052)  # cap the temperature at 100, as CLIP does
+                accs.append((img_f @ txt_f.T).argmax(1).eq(torch.arange(len(idx), device=device)).float().mean().item())
+            losses.append(loss.item())
+        row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "batch_accuracy": float(np.mean(accs))}
+        history.append(row)
+        if progress:
+            progress(row)
+    model.eval().requires_grad_(False)
+    return history
+
+
+@torch.no_grad()
+def zero_shot_accuracy(model: torch.nn.Module, tokenizer, images: np.ndarray, labels: Sequence[str],
+                       classes: Sequence[str], template: str = "a photo of {}", device: str = "cpu") -> float:
+    """Share of images whose most similar class prompt is their own class."""
+    scorer_text = encode_text(model, tokenizer, [template.format(c) for c in classes], device)
+    from clipgan.data.augment import to_tensor_images
+
+    scorer = ClipScorer(model, tokenizer, classes[0], device=device)
+    correct = 0
+    for start in range(0, len(images), 256):
+        x = to_tensor_images(images[start:start + 256]).to(device)
+        feats = F.normalize(model.encode_image(scorer.preprocess(x)).float(), dim=-1)
+        pred = (feats @ scorer_text.T).argmax(1).cpu().numpy()
+        correct += sum(classes[p] == t for p, t in zip(pred, labels[start:start + 256]))
+    return correct / max(len(images), 1)

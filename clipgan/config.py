@@ -1,0 +1,71 @@
+"""Build the component dataclasses from the study config (a plain dict, validated upstream).
+
+The YAML is the one source of truth; these builders only pick a component's keys and give
+them types, so modules never read the raw dict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from clipgan.bias import BiasConfig
+from clipgan.classifier import JudgeConfig
+from clipgan.clip import ClipSpec, ClipTrainConfig
+from clipgan.data.synthetic import CaptionConfig, DomainSpec
+from clipgan.generators.dcgan import DCGANConfig, GANTrainConfig
+from clipgan.search import SearchConfig
+
+
+def _pick(cls, data: dict | None, **overrides: Any):
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in (data or {}).items() if k in names}, **overrides)
+
+
+def domain_spec(config: dict, dataset: str) -> DomainSpec:
+    ds = config["datasets"][dataset]
+    bias = config["synthetic"]["planted_bias"]
+    captions = CaptionConfig(planted_word=bias["word"], planted_class=bias["class"],
+                             planted_probability=bias["probability"],
+                             background_probability=bias["background_probability"],
+                             class_free_share=config["synthetic"].get("class_free_share", 0.2))
+    seed = config["seed"] * 7919 + sorted(config["datasets"]).index(dataset)
+    return DomainSpec(name=dataset, class_mix=ds["class_mix"], n_train=ds["n_train"], n_test=ds["n_test"],
+                      seed=seed, image_size=config["image_size"], captions=captions)
+
+
+def clip_spec(config: dict, weights: str = "") -> ClipSpec:
+    clip = config["clip"]
+    return ClipSpec(model=clip["model"], pretrained=weights or clip.get("pretrained", ""),
+                    config_file=clip.get("config_file", ""))
+
+
+def clip_train_config(config: dict) -> ClipTrainConfig:
+    return _pick(ClipTrainConfig, config["clip"].get("train"), seed=config["seed"])
+
+
+def dcgan_configs(config: dict, generator: str) -> tuple[DCGANConfig, GANTrainConfig]:
+    gen = config["generators"][generator]
+    model = _pick(DCGANConfig, gen.get("model"), image_size=config["image_size"])
+    seed = config["seed"] * 7919 + sorted(config["generators"]).index(generator)
+    return model, _pick(GANTrainConfig, gen.get("train"), seed=seed)
+
+
+def search_config(config: dict, generator: str, prompt_id: str) -> SearchConfig:
+    """The study's search settings, with per-generator overrides; a seed per (generator, prompt)."""
+    settings = {**config["search"], **config["generators"][generator].get("search", {})}
+    seed = config["seed"] * 1_000_003 + 1009 * sorted(config["generators"]).index(generator) + \
+        sorted(config["prompts"]).index(prompt_id)
+    return _pick(SearchConfig, settings, seed=seed)
+
+
+def unguided_seed(config: dict, generator: str) -> int:
+    return config["seed"] * 1_000_003 + 1009 * sorted(config["generators"]).index(generator) + 999
+
+
+def judge_config(config: dict, weights: str = "") -> JudgeConfig:
+    return _pick(JudgeConfig, config["judge"], weights=weights, classes=list(config["classes"]), seed=config["seed"])
+
+
+def bias_config(config: dict) -> BiasConfig:
+    return _pick(BiasConfig, config.get("report", {}), seed=config["seed"])

@@ -1,0 +1,71 @@
+"""Image folders on disk: `{root}/{split}/{class}/*.png`, a manifest and (for scenes) captions.
+
+The manifest lists every file with its class, sha256 and size, so a study can say exactly
+which images it was trained on.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from clipgan.io import atomic_path, sha256_file, write_image, write_json
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
+
+
+def write_scenes(scenes: Iterable, root: str | os.PathLike, progress=None) -> pd.DataFrame:
+    """Write Scene objects as an image folder plus captions.parquet and manifest.json."""
+    root = Path(root)
+    rows = []
+    for i, scene in enumerate(scenes):
+        rel = Path(scene.split) / scene.cls / f"{scene.index:05d}.png"
+        write_image(scene.image, root / rel)
+        rows.append({"path": rel.as_posix(), "split": scene.split, "class": scene.cls, "caption": scene.caption})
+        if progress:
+            progress(i)
+    table = pd.DataFrame(rows)
+    with atomic_path(root / "captions.parquet") as tmp:
+        table.to_parquet(tmp, index=False)
+    write_manifest(root, table)
+    return table
+
+
+def write_manifest(root: Path, table: pd.DataFrame) -> None:
+    files = [{"path": row["path"], "class": row["class"], "split": row["split"],
+              "sha256": sha256_file(root / row["path"]), "size": (root / row["path"]).stat().st_size}
+             for row in table.to_dict("records")]
+    write_json({"root": root.name, "n_files": len(files), "files": files}, root / "manifest.json")
+
+
+def list_image_folder(root: str | os.PathLike, split: str, classes: Sequence[str]) -> pd.DataFrame:
+    """Rows (path, class) of `{root}/{split}/{class}/*`; only the listed classes, sorted paths."""
+    root = Path(root)
+    rows = []
+    for cls in classes:
+        folder = root / split / cls
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                rows.append({"path": str(path), "class": cls})
+    if not rows:
+        raise FileNotFoundError(f"no images under {root / split} for classes {', '.join(classes)}")
+    return pd.DataFrame(rows)
+
+
+def load_images(paths: Sequence[str | os.PathLike], size: int | None = None) -> np.ndarray:
+    """(N, H, W, 3) uint8, converted to RGB and resized to `size` when given."""
+    out = []
+    for path in paths:
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            if size and im.size != (size, size):
+                im = im.resize((size, size), Image.BICUBIC)
+            out.append(np.asarray(im))
+    return np.stack(out) if out else np.zeros((0, size or 0, size or 0, 3), np.uint8)

@@ -1,0 +1,1 @@
+"""The aggregated bias report: figures (figures.py) and the HTML page (html.py)."""

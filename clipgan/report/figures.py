@@ -1,0 +1,124 @@
+"""Figures of the report. Each function draws one figure from measured data and saves it."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+from clipgan.io import save_figure  # noqa: E402
+
+CLASS_COLORS = {"buildings": "#8c6d5a", "forest": "#2e7d32", "glacier": "#7fc8e8", "mountain": "#6d6875",
+                "sea": "#1f5fa8", "street": "#e0a030"}
+
+
+def _color(cls: str, i: int) -> str:
+    return CLASS_COLORS.get(cls, plt.cm.tab10(i % 10))
+
+
+def image_grid(images: torch.Tensor | np.ndarray, path: str, ncol: int = 8, title: str = "",
+               captions: Sequence[str] | None = None, cell: float = 1.1) -> None:
+    """Images in [-1, 1] (N, 3, H, W) or uint8 (N, H, W, 3), in a grid, with optional captions."""
+    if isinstance(images, torch.Tensor):
+        from clipgan.data.augment import to_uint8_images
+
+        images = to_uint8_images(images)
+    n = len(images)
+    ncol = max(1, min(ncol, n))
+    nrow = max(1, -(-n // ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(ncol * cell, nrow * (cell + (0.28 if captions else 0))),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i], interpolation="nearest")
+            if captions:
+                ax.set_title(captions[i], fontsize=6.5, pad=2)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout(pad=0.3)
+    save_figure(fig, path, dpi=110)
+    plt.close(fig)
+
+
+def confusion_figure(cm: np.ndarray, classes: Sequence[str], path: str, title: str = "") -> None:
+    fig, ax = plt.subplots(figsize=(4.2, 3.8))
+    ax.imshow(cm, cmap="Blues")
+    for (i, j), v in np.ndenumerate(cm):
+        ax.text(j, i, str(v), ha="center", va="center", fontsize=7, color="white" if v > cm.max() / 2 else "black")
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=7)
+    ax.set_yticks(range(len(classes)), classes, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=120)
+    plt.close(fig)
+
+
+def share_bars(rows: pd.DataFrame, path: str, title: str = "", baseline_label: str = "unguided") -> None:
+    """Guided vs baseline class shares with 95% bootstrap CIs; rows: one (generator, prompt, baseline)."""
+    classes = list(rows["class"])
+    x = np.arange(len(classes))
+    fig, ax = plt.subplots(figsize=(5.2, 2.6))
+    for offset, prefix, label, hatch in ((-0.2, "share_guided", "guided", ""),
+                                         (0.2, "share_baseline", baseline_label, "//")):
+        share = rows[prefix].to_numpy()
+        err = np.stack([share - rows[f"{prefix}_ci_low"].to_numpy(), rows[f"{prefix}_ci_high"].to_numpy() - share])
+        ax.bar(x + offset, share, 0.38, yerr=np.clip(err, 0, None), capsize=2, label=label, hatch=hatch,
+               color=[_color(c, i) for i, c in enumerate(classes)], edgecolor="black", linewidth=0.5,
+               alpha=1.0 if prefix == "share_guided" else 0.45)
+    for xi, p in zip(x, rows["p_value"]):
+        if p < 0.01:
+            ax.text(xi, 1.02, "**" if p >= 0.001 else "***", ha="center", fontsize=8)
+    ax.set_xticks(x, classes, fontsize=7)
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("share of images", fontsize=7)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.legend(fontsize=7, frameon=False, loc="upper right")
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=120)
+    plt.close(fig)
+
+
+def log_ratio_heatmap(bias: pd.DataFrame, path: str, title: str = "") -> None:
+    """Rows (generator / prompt) x classes, colour = log-ratio over unguided, ** where p < 0.01."""
+    frame = bias[bias.baseline == "unguided"]
+    pivot = frame.pivot_table(index=["generator", "prompt_id"], columns="class", values="log_ratio", sort=False)
+    pvals = frame.pivot_table(index=["generator", "prompt_id"], columns="class", values="p_value", sort=False)
+    limit = max(float(np.abs(pivot.to_numpy()).max()), 0.5)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.8 * pivot.shape[1], 0.8 + 0.42 * pivot.shape[0]))
+    im = ax.imshow(pivot.to_numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+    for (i, j), v in np.ndenumerate(pivot.to_numpy()):
+        star = "**" if pvals.to_numpy()[i, j] < 0.01 else ""
+        ax.text(j, i, f"{v:+.1f}{star}", ha="center", va="center", fontsize=7)
+    ax.set_xticks(range(pivot.shape[1]), pivot.columns, fontsize=7, rotation=30, ha="right")
+    ax.set_yticks(range(pivot.shape[0]), [f"{g} / {p}" for g, p in pivot.index], fontsize=7)
+    fig.colorbar(im, ax=ax, label="log(guided share / unguided share)", shrink=0.8)
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=120)
+    plt.close(fig)
+
+
+def search_curves(histories: dict[str, pd.DataFrame], path: str) -> None:
+    """Mean and best CLIP score per generation, one line per (generator, prompt)."""
+    fig, ax = plt.subplots(figsize=(5.2, 2.8))
+    for i, (label, h) in enumerate(sorted(histories.items())):
+        color = plt.cm.tab10(i % 10)
+        ax.plot(h.generation, h.mean_clip, color=color, label=label)
+        ax.plot(h.generation, h.best_clip, color=color, linestyle=":")
+    ax.set_xlabel("generation", fontsize=7)
+    ax.set_ylabel("CLIP cosine (solid mean, dotted best)", fontsize=7)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=6, frameon=False)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=120)
+    plt.close(fig)

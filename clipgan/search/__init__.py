@@ -1,0 +1,6 @@
+"""Latent search: CLIP-GLaSS's two-objective NSGA-II, all restarts batched together."""
+
+from clipgan.search.runner import (SELECT_RULES, SearchConfig, SearchResult, pick_from_front, run_search,
+                                   sample_unguided)
+
+__all__ = ["SELECT_RULES", "SearchConfig", "SearchResult", "pick_from_front", "run_search", "sample_unguided"]

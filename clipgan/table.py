@@ -1,0 +1,108 @@
+"""The study's tables: one explicit pyarrow schema each, written atomically with provenance.
+
+images table (results/table.parquet): one row per image, guided and unguided.
+bias table   (results/bias.parquet):  one row per (generator, prompt, baseline, class).
+Per-stage files (search metrics, classified images) use the leading part of the images schema.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+from typing import Sequence
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from clipgan.io import atomic_path
+
+SEARCH_FIELDS = [
+    pa.field("generator", pa.string(), nullable=False),
+    pa.field("prompt_id", pa.string()),  # "" for unguided rows
+    pa.field("prompt", pa.string()),  # "" for unguided rows
+    pa.field("condition", pa.string(), nullable=False),  # "guided" | "unguided"
+    pa.field("restart", pa.int32(), nullable=False),  # restart (guided) or sample index (unguided)
+    pa.field("seed", pa.int64(), nullable=False),  # seed of that restart / of the unguided draw
+    pa.field("image_path", pa.string(), nullable=False),  # relative to the study directory
+    pa.field("clip_score", pa.float64()),  # plain CLIP cosine to the prompt; null when unguided
+    pa.field("clip_score_augmented", pa.float64()),  # CLIP cosine averaged over random views
+    pa.field("initial_clip_score", pa.float64()),  # best cosine in the restart's first population
+    pa.field("realism", pa.float64()),  # lower is more realistic
+    pa.field("n_evals", pa.int64()),  # generator + CLIP evaluations spent on this image
+    pa.field("search_s", pa.float64()),  # wall seconds of the search / restarts (timing column)
+]
+TIMING_COLUMNS = ("search_s",)
+CONDITIONS = ("guided", "unguided")
+
+
+def judge_fields(classes: Sequence[str]) -> list[pa.Field]:
+    return [pa.field("judge", pa.string(), nullable=False)] + \
+        [pa.field(f"prob_{c}", pa.float64(), nullable=False) for c in classes] + \
+        [pa.field("predicted", pa.string(), nullable=False)]
+
+
+def search_schema() -> pa.Schema:
+    return pa.schema(SEARCH_FIELDS)
+
+
+def image_schema(classes: Sequence[str]) -> pa.Schema:
+    return pa.schema(SEARCH_FIELDS + judge_fields(classes))
+
+
+def bias_schema() -> pa.Schema:
+    return pa.schema([
+        pa.field("generator", pa.string(), nullable=False),
+        pa.field("prompt_id", pa.string(), nullable=False),
+        pa.field("prompt", pa.string(), nullable=False),
+        pa.field("baseline", pa.string(), nullable=False),  # "unguided" or "prompt:<id>" (guided control)
+        pa.field("class", pa.string(), nullable=False),
+        pa.field("n_guided", pa.int64(), nullable=False),
+        pa.field("count_guided", pa.int64(), nullable=False),
+        pa.field("share_guided", pa.float64(), nullable=False),
+        pa.field("share_guided_ci_low", pa.float64(), nullable=False),  # bootstrap 95%
+        pa.field("share_guided_ci_high", pa.float64(), nullable=False),
+        pa.field("n_baseline", pa.int64(), nullable=False),
+        pa.field("count_baseline", pa.int64(), nullable=False),
+        pa.field("share_baseline", pa.float64(), nullable=False),
+        pa.field("share_baseline_ci_low", pa.float64(), nullable=False),
+        pa.field("share_baseline_ci_high", pa.float64(), nullable=False),
+        pa.field("log_ratio", pa.float64(), nullable=False),  # log(guided share / baseline share), smoothed
+        pa.field("log_ratio_ci_low", pa.float64(), nullable=False),
+        pa.field("log_ratio_ci_high", pa.float64(), nullable=False),
+        pa.field("p_value", pa.float64(), nullable=False),  # Fisher exact, this class vs the rest
+        pa.field("p_value_omnibus", pa.float64(), nullable=False),  # all classes at once (permutation chi2)
+    ])
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for name in ("clipgan", "torch", "torchvision", "open_clip_torch", "pymoo", "pandas", "pyarrow", "numpy"):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike, schema: pa.Schema, metadata: dict | None = None) -> None:
+    """Cast `df` to `schema` (missing or extra columns are an error) and write it atomically."""
+    missing = [n for n in schema.names if n not in df.columns]
+    extra = [c for c in df.columns if c not in schema.names]
+    if missing or extra:
+        raise ValueError(f"table for {path} does not match its schema: missing {missing}, unexpected {extra}")
+    table = pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False)
+    meta = {b"clipgan": json.dumps({"versions": package_versions(), **(metadata or {})}, sort_keys=True).encode()}
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    return pq.read_table(path).to_pandas()
+
+
+def read_metadata(path: str | os.PathLike) -> dict:
+    meta = pq.read_schema(path).metadata or {}
+    return json.loads(meta.get(b"clipgan", b"{}"))

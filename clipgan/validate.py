@@ -1,0 +1,80 @@
+"""Config validation: the JSON schema first, then the cross-references a schema cannot express.
+
+Every problem becomes one line that names the key path and what is expected, and all of
+them are reported together before any job runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _path(parts) -> str:
+    return ".".join(str(p) for p in parts) or "(top level)"
+
+
+def schema_errors(config: dict, schema: dict) -> list[str]:
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema)
+    out = []
+    for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
+        # an if/then branch fails as a whole: report its innermost causes, which name the key
+        leaves = list(error.context) or [error]
+        for leaf in leaves if error.validator in ("allOf", "anyOf", "oneOf") else [error]:
+            message = leaf.message
+            if leaf.validator == "pattern" and "path segment" in str(leaf.schema.get("description", "")):
+                message += " (ids are letters, digits, _ and -)"
+            out.append(f"{_path(error.absolute_path) if leaf is error else _path(leaf.absolute_path)}: {message}")
+    return list(dict.fromkeys(out))
+
+
+def reference_errors(config: dict) -> list[str]:
+    """Cross-references: datasets, classes and prompts that a key names must exist."""
+    out = []
+    classes = set(config.get("classes", []))
+    datasets = config.get("datasets", {})
+    for name, ds in datasets.items():
+        for cls in (ds.get("class_mix") or {}):
+            if cls not in classes:
+                out.append(f"datasets.{name}.class_mix.{cls}: not one of the study's classes {sorted(classes)}")
+        if ds.get("class_mix") is not None and sum(ds["class_mix"].values()) <= 0:
+            out.append(f"datasets.{name}.class_mix: shares must sum to more than 0")
+    if any(ds.get("source") == "synthetic" for ds in datasets.values()):
+        if "synthetic" not in config:
+            out.append("synthetic: required when a dataset has source 'synthetic' (the planted bias)")
+        else:
+            planted = config["synthetic"].get("planted_bias", {}).get("class")
+            if planted is not None and planted not in classes:
+                out.append(f"synthetic.planted_bias.class: {planted!r} is not one of the study's classes {sorted(classes)}")
+    for name, gen in config.get("generators", {}).items():
+        if gen.get("dataset") is not None and gen["dataset"] not in datasets:
+            out.append(f"generators.{name}.dataset: {gen['dataset']!r} is not a defined dataset {sorted(datasets)}")
+    for i, name in enumerate(config.get("judge", {}).get("datasets", [])):
+        if name not in datasets:
+            out.append(f"judge.datasets.{i}: {name!r} is not a defined dataset {sorted(datasets)}")
+    control = config.get("report", {}).get("control_prompt", "")
+    if control and control not in config.get("prompts", {}):
+        out.append(f"report.control_prompt: {control!r} is not a prompt id {sorted(config.get('prompts', {}))}")
+    clip = config.get("clip", {})
+    if clip.get("train") is not None and not any(ds.get("source") == "synthetic" for ds in datasets.values()):
+        out.append("clip.train: training CLIP needs captioned (synthetic) datasets; use clip.pretrained instead")
+    if clip and clip.get("train") is None and not clip.get("pretrained"):
+        out.append("clip.pretrained: required unless clip.train is given (an open_clip tag or a checkpoint file)")
+    return out
+
+
+def validate_config(config: dict, schema_file: str | Path) -> None:
+    """Raise ConfigError listing every problem of `config`; return quietly when it is valid."""
+    schema = yaml.safe_load(Path(schema_file).read_text())
+    errors = schema_errors(config, schema)
+    if not errors:
+        errors = reference_errors(config)
+    if errors:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(errors))

@@ -1,0 +1,37 @@
+# Stage 2: the CLIP model that guides the search: trained here on captioned scenes (demo), or
+# a pretrained open_clip tag fetched once into resources/models (a local rule).
+
+
+localrules:
+    clip_fetch,
+
+
+rule clip_train:
+    input:
+        datasets=[dataset_dir(d) for d in DATASETS if config["datasets"][d]["source"] == "synthetic"],
+    output:
+        model="results/clip/model.pt",
+        metrics="results/clip/metrics.json",
+    log:
+        "logs/clip/train.log",
+    benchmark:
+        "results/benchmarks/clip/train.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/clip_train.py"
+
+
+rule clip_fetch:
+    output:
+        model="resources/models/clip/weights.pt",
+    log:
+        "logs/clip/fetch.log",
+    threads: 1
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/clip_fetch.py"

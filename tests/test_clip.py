@@ -1,0 +1,63 @@
+import pytest
+import torch
+
+from clipgan.clip import ClipScorer, ClipSpec, MissingAssetError, image_mean_std, load_clip
+
+
+def test_tiny_config_loads_with_random_weights(tiny_clip_config):
+    model, tok = load_clip(ClipSpec(model="clipgan-tiny", config_file=str(tiny_clip_config)))
+    assert not model.training
+    assert model.encode_text(tok(["a view"])).shape == (1, 64)
+
+
+def test_a_saved_checkpoint_loads_back_through_the_same_door(tiny_clip_config, tmp_path):
+    torch.manual_seed(0)
+    model, tok = load_clip(ClipSpec(model="clipgan-tiny", config_file=str(tiny_clip_config)))
+    path = tmp_path / "clip.pt"
+    torch.save(model.state_dict(), path)
+    again, _ = load_clip(ClipSpec(model="clipgan-tiny", config_file=str(tiny_clip_config), pretrained=str(path)))
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    a = ClipScorer(model, tok, "a forest")(x)
+    b = ClipScorer(again, tok, "a forest")(x)
+    assert torch.allclose(a, b)
+
+
+def test_unknown_tag_is_an_error_listing_tags_and_the_local_file_option():
+    with pytest.raises(MissingAssetError, match=r"(?s)laion2b_s34b_b79k.*path of an open_clip state dict"):
+        load_clip(ClipSpec(model="ViT-B-32", pretrained="no_such_tag"))
+
+
+def test_unknown_architecture_names_the_key():
+    with pytest.raises(ValueError, match="clip.model"):
+        load_clip(ClipSpec(model="NoSuchNet"))
+
+
+def test_missing_config_file_names_the_key(tmp_path):
+    with pytest.raises(MissingAssetError, match="clip.config_file"):
+        load_clip(ClipSpec(model="x", config_file=str(tmp_path / "nope.json")))
+
+
+def test_preprocessing_on_tensors_matches_clip_normalisation(tiny_clip_config):
+    model, tok = load_clip(ClipSpec(model="clipgan-tiny", config_file=str(tiny_clip_config)))
+    scorer = ClipScorer(model, tok, "a view")
+    x = torch.zeros(1, 3, 64, 64)  # mid-grey in [-1, 1]
+    out = scorer.preprocess(x)
+    mean, std = image_mean_std(model)
+    assert out.shape == (1, 3, 32, 32)  # resized to the model's input
+    expected = (0.5 - torch.tensor(mean)) / torch.tensor(std)
+    assert torch.allclose(out[0, :, 5, 5], expected, atol=1e-5)
+
+
+def test_augmented_score_is_deterministic_and_differs_from_plain(tiny_clip_config):
+    torch.manual_seed(0)
+    model, tok = load_clip(ClipSpec(model="clipgan-tiny", config_file=str(tiny_clip_config)))
+    scorer = ClipScorer(model, tok, "a view", n_augment=4, augment_seed=1)
+    x = torch.rand(3, 3, 32, 32) * 2 - 1
+    assert torch.equal(scorer(x), scorer(x))
+    assert not torch.allclose(scorer(x), scorer(x, augmented=False))
+
+
+def test_over_long_prompt_is_truncated_with_a_warning(tiny_clip_config, caplog):
+    model, tok = load_clip(ClipSpec(model="clipgan-tiny", config_file=str(tiny_clip_config)))
+    ClipScorer(model, tok, "a very " * 30 + "long prompt")
+    assert any("truncated" in r.message for r in caplog.records)

@@ -1,0 +1,76 @@
+import copy
+
+import pytest
+import yaml
+
+from clipgan.validate import ConfigError, validate_config
+
+
+@pytest.fixture
+def demo(repo):
+    return yaml.safe_load((repo / "demo" / "config.yaml").read_text())
+
+
+@pytest.fixture
+def schema(repo):
+    return repo / "schemas" / "config.schema.yaml"
+
+
+def test_shipped_configs_are_valid(repo, schema, demo):
+    validate_config(demo, schema)
+    validate_config(yaml.safe_load((repo / "config.yaml").read_text()), schema)
+
+
+def _set(config, path, value):
+    *head, last = path
+    node = config
+    for key in head:
+        node = node[key]
+    if value is KeyError:
+        del node[last]
+    else:
+        node[last] = value
+
+
+BAD = [
+    (("seed",), "zero", "seed: 'zero' is not of type 'integer'"),
+    (("surprise",), 1, "'surprise' was unexpected"),
+    (("judge", "arch"), KeyError, "judge: 'arch' is a required property"),
+    (("generators", "dcgan_city", "kind"), "vae", "generators.dcgan_city.kind: 'vae' is not one of"),
+    (("prompts", "../etc"), "a prompt", "ids are letters, digits"),
+    (("prompts", "unguided"), "a prompt", "prompts"),
+    (("prompts", "beautiful"), "", "prompts.beautiful"),
+    (("search", "restarts"), 0, "search.restarts: 0 is less than the minimum of 1"),
+    (("search", "pop_size"), -3, "search.pop_size"),
+    (("unguided", "n"), 0, "unguided.n"),
+    (("search", "select"), "middle", "search.select: 'middle' is not one of"),
+    (("generators", "dcgan_city", "dataset"), "mars", "generators.dcgan_city.dataset: 'mars' is not a defined dataset"),
+    (("judge", "datasets"), ["nature", "moon"], "judge.datasets.1: 'moon' is not a defined dataset"),
+    (("report", "control_prompt"), "nope", "report.control_prompt: 'nope' is not a prompt id"),
+    (("synthetic", "planted_bias", "class"), "desert", "synthetic.planted_bias.class: 'desert' is not one of"),
+    (("synthetic", "planted_bias", "probability"), 1.5, "synthetic.planted_bias.probability"),
+    (("datasets", "nature", "class_mix", "volcano"), 0.1, "datasets.nature.class_mix.volcano"),
+    (("device",), "tpu", "device: 'tpu' does not match"),
+    (("image_size",), 48, "image_size: 48 is not one of"),
+    (("generators", "dcgan_city", "train", "epochs"), 2.5, "generators.dcgan_city.train.epochs"),
+    (("datasets", "nature", "n_train"), -1, "datasets.nature"),
+    (("clip", "train"), KeyError, None),  # valid schema-wise, but then clip.pretrained is required
+]
+
+
+@pytest.mark.parametrize("path,value,message", BAD, ids=[".".join(b[0]) for b in BAD])
+def test_bad_config_fails_with_the_key_path(demo, schema, path, value, message):
+    config = copy.deepcopy(demo)
+    _set(config, path, value)
+    with pytest.raises(ConfigError) as err:
+        validate_config(config, schema)
+    assert message is None and "clip.pretrained" in str(err.value) or message in str(err.value)
+
+
+def test_all_problems_are_reported_at_once(demo, schema):
+    config = copy.deepcopy(demo)
+    config["seed"] = "x"
+    config["search"]["restarts"] = 0
+    with pytest.raises(ConfigError) as err:
+        validate_config(config, schema)
+    assert "seed" in str(err.value) and "search.restarts" in str(err.value)

@@ -1,0 +1,133 @@
+"""The Snakemake workflow: dry runs of both studies, lint, and the demo run end to end."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
+
+
+def snakemake(*args, cwd=REPO, timeout=1800):
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=ENV, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def job_counts(stdout: str) -> dict[str, int]:
+    table = stdout.split("Job stats:", 1)[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+def test_demo_dry_run_plans_every_stage():
+    out = snakemake("-n", "--cores", "2", "--directory", "demo")
+    assert out.returncode == 0, out.stderr
+    jobs = job_counts(out.stdout)
+    assert jobs["data_prepare"] == 2 and jobs["clip_train"] == 1 and jobs["dcgan_train"] == 2
+    assert jobs["search_latents"] == 4 and jobs["unguided_sample"] == 2 and jobs["judge_classify"] == 6
+    for rule in ("judge_train", "table_build", "bias_compute", "report_html"):
+        assert jobs[rule] == 1
+
+
+def test_full_study_dry_run_builds_the_whole_dag_offline():
+    out = snakemake("-n", "--cores", "8", "--resources", "gpu=1")
+    assert out.returncode == 0, out.stderr
+    jobs = job_counts(out.stdout)
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    n_gen, n_prompt = len(config["generators"]), len(config["prompts"])
+    assert jobs["data_prepare"] == 2 and jobs["clip_fetch"] == 1 and jobs["judge_fetch"] == 1
+    assert jobs["dcgan_train"] == 2 and jobs["generator_fetch"] == 2
+    assert jobs["search_latents"] == n_gen * n_prompt >= 20
+    assert jobs["judge_classify"] == n_gen * (n_prompt + 1)
+
+
+def test_invalid_config_stops_before_any_job(tmp_path):
+    config = yaml.safe_load((REPO / "demo" / "config.yaml").read_text())
+    config["search"]["restarts"] = 0
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake("-n", "--cores", "1", "--directory", str(tmp_path), "--snakefile", str(REPO / "Snakefile"))
+    assert out.returncode != 0
+    assert "search.restarts: 0 is less than the minimum of 1" in out.stdout + out.stderr
+
+
+def test_lint_reports_no_problems():
+    out = snakemake("--lint", "--directory", "demo")
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text
+    assert "Congratulations, your workflow is in a good condition!" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# the demo, for real (minutes)
+
+
+def run_demo(study: Path, edit=None) -> subprocess.CompletedProcess:
+    study.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "demo" / "models", study / "models", dirs_exist_ok=True)
+    config = yaml.safe_load((REPO / "demo" / "config.yaml").read_text())
+    if edit:
+        edit(config)
+    (study / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    out = snakemake("--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"), timeout=1500)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_study(tmp_path_factory) -> Path:
+    study = tmp_path_factory.mktemp("demo")
+    run_demo(study)
+    return study
+
+
+def assert_planted_bias_recovered(bias: pd.DataFrame, generator: str, planted: str, prompt: str, control: str):
+    vs_unguided = bias[(bias.generator == generator) & (bias.baseline == "unguided")]
+    planted_rows = vs_unguided[vs_unguided.prompt_id == prompt].set_index("class")
+    assert planted_rows.log_ratio.idxmax() == planted, planted_rows.log_ratio
+    assert planted_rows.loc[planted, "log_ratio"] > 0
+    assert planted_rows.loc[planted, "p_value"] < 0.01
+    control_rows = vs_unguided[vs_unguided.prompt_id == control].set_index("class")
+    shift = control_rows.loc[planted]
+    assert not (shift.log_ratio > 0 and shift.p_value < 0.01), shift  # no significant shift toward it
+
+
+@pytest.mark.slow
+def test_demo_recovers_the_planted_bias(demo_study):
+    bias = pd.read_parquet(demo_study / "results" / "bias.parquet")
+    assert_planted_bias_recovered(bias, "dcgan_nature", "mountain", "beautiful", "landscape")
+
+
+@pytest.mark.slow
+def test_demo_outputs_and_judge_accuracy(demo_study):
+    import json
+
+    metrics = json.loads((demo_study / "results" / "classifier" / "metrics.json").read_text())
+    assert metrics["accuracy"] >= 0.95
+    table = pd.read_parquet(demo_study / "results" / "table.parquet")
+    assert set(table.condition) == {"guided", "unguided"}
+    assert all((demo_study / p).is_file() for p in table.image_path)
+    html = (demo_study / "results" / "report" / "index.html").read_text()
+    assert f"{metrics['accuracy']:.1%}" in html
+    for figure in re.findall(r"src='(figures/[^']+)'", html):
+        assert (demo_study / "results" / "report" / figure).is_file()
+    for log in ("data/nature.log", "clip/train.log", "generators/dcgan_nature.log", "classifier/train.log",
+                "search/dcgan_nature/beautiful.log", "report/html.log"):
+        assert (demo_study / "logs" / log).read_text().startswith("") and (demo_study / "logs" / log).stat().st_size
+
+
+@pytest.mark.slow
+def test_moving_the_planted_bias_moves_the_finding(tmp_path):
+    """No code change: plant another word on another class, and the report follows it."""
+    def edit(config):
+        config["synthetic"]["planted_bias"].update({"word": "majestic", "class": "glacier"})
+        config["prompts"] = {"majestic": "a majestic landscape", "landscape": "a landscape"}
+
+    run_demo(tmp_path / "moved", edit)
+    bias = pd.read_parquet(tmp_path / "moved" / "results" / "bias.parquet")
+    assert_planted_bias_recovered(bias, "dcgan_nature", "glacier", "majestic", "landscape")
