@@ -11,6 +11,15 @@ configfile: "config.yaml"
 
 
 include: "rules/common.smk"
+
+
+wildcard_constraints:
+    dataset=_alternatives(DATASETS),
+    generator=_alternatives(GENERATORS),
+    prompt=_alternatives(PROMPTS),
+    part=_alternatives(PROMPTS + ["unguided"]),
+
+
 include: "rules/data.smk"
 include: "rules/clip.smk"
 include: "rules/generators.smk"

@@ -1,5 +1,5 @@
-# Helpers shared by the rule files: config validation, wildcard constraints, input functions.
-# No rules here.
+# Helpers shared by all rule files (validation, the study ids, input functions).
+# No rules here (the Snakefile holds the wildcard constraints built from these ids).
 
 import sys
 from pathlib import Path
@@ -21,13 +21,6 @@ CLIP_TRAINED = "train" in config["clip"]
 def _alternatives(ids):
     """A wildcard constraint that matches exactly these ids (none: matches nothing)."""
     return "|".join(ids) if ids else "(?!x)x"
-
-
-wildcard_constraints:
-    dataset=_alternatives(DATASETS),
-    generator=_alternatives(GENERATORS),
-    prompt=_alternatives(PROMPTS),
-    part=_alternatives(PROMPTS + ["unguided"]),
 
 
 def dataset_dir(name):

@@ -11,7 +11,9 @@ def test_pick_from_front_rules():
     assert pick_from_front(F, "clip") == 0
     assert pick_from_front(F, "realism") == 3
     assert pick_from_front(F, "knee") == 1  # normalised distance to the ideal corner
-    with pytest.raises(ValueError, match="knee, clip, realism"):
+    assert pick_from_front(F, "typical", typical_realism=0.9) == 2  # best CLIP with realism <= 0.9
+    assert pick_from_front(F, "typical", typical_realism=-1.0) == 3  # none qualifies: most realistic
+    with pytest.raises(ValueError, match="typical, knee, clip, realism"):
         pick_from_front(F, "middle")
 
 
@@ -52,7 +54,7 @@ def test_search_improves_over_its_start_and_is_deterministic():
 
 
 def test_knee_pick_trades_clip_for_realism():
-    base = dict(restarts=3, pop_size=16, generations=8, eval_batch=64, seed=1)
+    base = dict(restarts=3, pop_size=16, generations=8, eval_batch=64, seed=1, realism_hinge=False)
     clip = run_search(ToyGenerator(), ToyScorer(), SearchConfig(select="clip", **base))
     real = run_search(ToyGenerator(), ToyScorer(), SearchConfig(select="realism", **base))
     assert clip.clip_score.mean() > real.clip_score.mean()
@@ -76,3 +78,13 @@ def test_search_on_tiny_dcgan_and_tiny_clip_beats_unguided_at_equal_seeds(tiny_c
     _, images, _ = sample_unguided(gen, 24, seed=2)
     assert result.clip_score.mean() > result.initial_clip_score.mean()
     assert result.clip_score.mean() > scorer(images).mean().item()
+
+
+def test_realism_hinge_stops_the_pull_beyond_typical_realism():
+    """Without the hinge the front reaches far more realistic (prior-like) latents than with it."""
+    base = dict(restarts=3, pop_size=16, generations=12, eval_batch=64, seed=4, select="realism")
+    free = run_search(ToyGenerator(), ToyScorer(), SearchConfig(realism_hinge=False, **base))
+    hinged = run_search(ToyGenerator(), ToyScorer(), SearchConfig(realism_hinge=True, **base))
+    tau = hinged.history[0]["realism_tau"]
+    assert free.realism.mean() < tau  # the unhinged search keeps improving realism past typical
+    assert hinged.clip_score.mean() > free.clip_score.mean()  # the hinged one spends it on the prompt

@@ -24,12 +24,29 @@ def to_uint8_images(images: torch.Tensor) -> np.ndarray:
 
 
 def degrade(images: torch.Tensor, rng: np.random.Generator, p_blur: float = 0.5, p_noise: float = 0.5,
-            p_flip: float = 0.5) -> torch.Tensor:
-    """Random flips, box blur and Gaussian noise per image; images in [-1, 1], (N, 3, H, W)."""
-    n = images.shape[0]
+            p_flip: float = 0.5, p_resample: float = 0.5, p_color: float = 0.5) -> torch.Tensor:
+    """Random flips, down/up-sampling, box blur, colour jitter and Gaussian noise per image.
+
+    images in [-1, 1], (N, 3, H, W). Down/up-sampling mimics the low effective resolution of
+    GAN samples; colour jitter keeps a model from reading the class off the sky's colour.
+    """
+    n, _, h, w = images.shape
     out = images.clone()
     flip = torch.from_numpy(rng.random(n) < p_flip)
     out[flip] = out[flip].flip(-1)
+    resample = torch.from_numpy(rng.random(n) < p_resample)
+    if resample.any():
+        side = int(rng.integers(max(h // 3, 4), h))  # one size per batch keeps it vectorised
+        small = F.interpolate(out[resample], size=(side, side), mode="bilinear", antialias=True, align_corners=False)
+        out[resample] = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+    color = torch.from_numpy(rng.random(n) < p_color)
+    if color.any():
+        k = int(color.sum())
+        gain = torch.from_numpy(rng.uniform(0.7, 1.3, (k, 3, 1, 1)).astype(np.float32))  # per-channel
+        shift = torch.from_numpy(rng.uniform(-0.15, 0.15, (k, 1, 1, 1)).astype(np.float32))  # brightness
+        grey = out[color].mean(1, keepdim=True)
+        sat = torch.from_numpy(rng.uniform(0.6, 1.4, (k, 1, 1, 1)).astype(np.float32))  # saturation
+        out[color] = (grey + (out[color] - grey) * sat) * gain + shift
     blur = torch.from_numpy(rng.random(n) < p_blur)
     if blur.any():
         blurred = F.avg_pool2d(F.pad(out[blur], (1, 1, 1, 1), mode="replicate"), 3, stride=1)

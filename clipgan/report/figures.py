@@ -101,7 +101,7 @@ def log_ratio_heatmap(bias: pd.DataFrame, path: str, title: str = "") -> None:
         ax.text(j, i, f"{v:+.1f}{star}", ha="center", va="center", fontsize=7)
     ax.set_xticks(range(pivot.shape[1]), pivot.columns, fontsize=7, rotation=30, ha="right")
     ax.set_yticks(range(pivot.shape[0]), [f"{g} / {p}" for g, p in pivot.index], fontsize=7)
-    fig.colorbar(im, ax=ax, label="log(guided share / unguided share)", shrink=0.8)
+    fig.colorbar(im, ax=ax, shrink=0.8).set_label("log(guided / unguided share)", fontsize=7)
     ax.set_title(title, fontsize=8)
     fig.tight_layout()
     save_figure(fig, path, dpi=120)

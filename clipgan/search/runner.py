@@ -3,7 +3,11 @@
 Each restart is its own pymoo NSGA-II (own seed, own population) over the generator's
 latent with two objectives, both minimised:
   f1 = -cos(CLIP(G(z)), CLIP(prompt))    how well the image matches the prompt
-  f2 = realism(z, G(z))                   the generator's own realism signal (D's loss, a prior)
+  f2 = max(realism(z, G(z)) - tau, 0)    the generator's own realism signal (D's loss, a prior),
+                                         hinged at tau, its median over samples of the prior
+Without the hinge, NSGA-II drives every restart toward the discriminator's favourite mode,
+whatever the prompt (on the demo it made both prompts return the same dusk-sky images): the
+realism term should keep images as realistic as typical samples, not reward going beyond.
 Per generation every restart is asked for its offspring, all of them are evaluated as one
 stream of micro-batches on the device, and each restart is told its own slice. pymoo only
 ever sees numpy arrays; images stay on the device.
@@ -23,7 +27,7 @@ import torch
 
 log = logging.getLogger(__name__)
 
-SELECT_RULES = ("knee", "clip", "realism")
+SELECT_RULES = ("typical", "knee", "clip", "realism")
 
 
 @dataclass
@@ -35,7 +39,8 @@ class SearchConfig:
     crossover_eta: float = 15.0  # SBX distribution index (CLIP-GLaSS uses 3)
     crossover_prob: float = 0.9
     mutation_eta: float = 20.0  # polynomial mutation index (CLIP-GLaSS uses 3)
-    select: str = "knee"  # how one image is picked from a restart's final front
+    select: str = "typical"  # how one image is picked from a restart's final front
+    realism_hinge: bool = True  # f2 = max(realism - median realism of prior samples, 0)
     n_augment: int = 0  # >0: fitness averages CLIP over this many random crops/flips
     seed: int = 0
 
@@ -54,14 +59,19 @@ class SearchResult:
     history: list[dict] = field(default_factory=list)  # per generation: best/mean score, evals/s
 
 
-def pick_from_front(F: np.ndarray, rule: str) -> int:
+def pick_from_front(F: np.ndarray, rule: str, typical_realism: float = np.inf) -> int:
     """Index of the chosen point of a non-dominated front F (n, 2), both objectives minimised.
 
+    typical: the best prompt match among points at least as realistic as a typical sample of
+             the generator (F[:, 1] <= `typical_realism`); the most realistic point if none is.
     knee:    normalise each objective over the front to [0, 1] and take the point nearest the
              ideal corner (0, 0): the best compromise between prompt match and realism.
     clip:    the best prompt match, whatever its realism.
     realism: the most realistic point (where CLIP-GLaSS's final pick tends to land).
     """
+    if rule == "typical":
+        ok = np.flatnonzero(F[:, 1] <= typical_realism)
+        return int(ok[np.argmin(F[ok, 0])]) if len(ok) else int(np.argmin(F[:, 1]))
     if rule == "clip":
         return int(np.argmin(F[:, 0]))
     if rule == "realism":
@@ -127,6 +137,10 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
         algorithms.append(algorithm)
 
     t0 = time.perf_counter()
+    # the generator's typical realism: median over a fixed draw from its prior
+    prior = generator.sample_latents(max(cfg.pop_size, 128), np.random.default_rng(cfg.seed + 7))
+    tau = float(np.median(evaluator.images_and_objectives(prior)[0][:, 1]))
+    hinge = tau if cfg.realism_hinge else None
     initial_best = np.full(cfg.restarts, np.nan)
     n_evals = np.zeros(cfg.restarts, int)
     history = []
@@ -142,12 +156,14 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
             offset += size
             if generation == 0:
                 initial_best[i] = -F_i[:, 0].min()
+            if hinge is not None:
+                F_i = np.stack([F_i[:, 0], np.maximum(F_i[:, 1] - hinge, 0.0)], 1)
             Evaluator().eval(StaticProblem(problem, F=F_i), pop)
             algorithms[i].tell(infills=pop)
             n_evals[i] += size
         generation += 1
         elapsed = time.perf_counter() - t0
-        row = {"generation": generation, "best_clip": float(-F[:, 0].min()), "mean_clip": float(-F[:, 0].mean()),
+        row = {"generation": generation, "realism_tau": tau, "best_clip": float(-F[:, 0].min()), "mean_clip": float(-F[:, 0].mean()),
                "mean_realism": float(F[:, 1].mean()), "evals": int(evaluator.n_evals),
                "evals_per_s": evaluator.n_evals / max(elapsed, 1e-9)}
         history.append(row)
@@ -157,7 +173,10 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
     picked = []
     for algorithm in algorithms:
         front = algorithm.opt  # the final population's non-dominated set
-        picked.append(front.get("X")[pick_from_front(front.get("F"), cfg.select)])
+        front_F = front.get("F")
+        if hinge is None:  # "typical" compares raw realism with tau; hinged F has it at 0
+            front_F = np.stack([front_F[:, 0], front_F[:, 1] - tau], 1)
+        picked.append(front.get("X")[pick_from_front(front_F, cfg.select, 0.0)])
     latents = np.stack(picked).astype(np.float32)
     seconds = time.perf_counter() - t0
     F_final, images = evaluator.images_and_objectives(latents, keep_images=True)
