@@ -73,8 +73,9 @@ def train_tiny_clip(config: dict, dataset_dirs: list[str], out_model: str, out_m
         frames.append(captions)
     pairs = pd.concat(frames, ignore_index=True)
     train, test = pairs[pairs.split == "train"], pairs[pairs.split == "test"]
-    model, tokenizer = load_clip(cfgs.clip_spec(config, weights=""), device)
     train_cfg = cfgs.clip_train_config(config)
+    torch.manual_seed(train_cfg.seed)  # the random initialisation happens inside load_clip
+    model, tokenizer = load_clip(cfgs.clip_spec(config, weights=""), device)
     images = load_images(train.file, config["image_size"])
     log.info("training CLIP %s on %d (image, caption) pairs", config["clip"]["model"], len(train))
     with _bar(train_cfg.epochs, "clip epochs") as bar:

@@ -26,6 +26,9 @@ rule judge_train:
         model="results/classifier/judge.pt",
         metrics="results/classifier/metrics.json",
         confusion="results/classifier/confusion.png",
+    params:
+        settings=config["judge"],
+        classes=config["classes"],
     log:
         "logs/classifier/train.log",
     benchmark:

@@ -12,6 +12,8 @@ rule clip_train:
     output:
         model="results/clip/model.pt",
         metrics="results/clip/metrics.json",
+    params:
+        settings=config["clip"],
     log:
         "logs/clip/train.log",
     benchmark:
@@ -28,6 +30,8 @@ rule clip_train:
 rule clip_fetch:
     output:
         model="resources/models/clip/weights.pt",
+    params:
+        settings=config["clip"],
     log:
         "logs/clip/fetch.log",
     threads: 1

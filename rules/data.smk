@@ -11,6 +11,8 @@ rule data_prepare:
         folder=directory("resources/datasets/{dataset}"),
     params:
         dataset="{dataset}",
+        settings=lambda wc: config["datasets"][wc.dataset],
+        synthetic=config.get("synthetic", {}),
     log:
         "logs/data/{dataset}.log",
     benchmark:

@@ -13,6 +13,8 @@ rule dcgan_train:
         model="results/generators/{generator}/generator.pt",
         samples="results/generators/{generator}/samples.png",
         training_log="results/generators/{generator}/training_log.csv",
+    params:
+        settings=lambda wc: config["generators"][wc.generator],
     wildcard_constraints:
         generator=_alternatives(DCGANS),
     log:
@@ -31,6 +33,8 @@ rule dcgan_train:
 rule generator_fetch:
     output:
         weights=directory("resources/models/generators/{generator}"),
+    params:
+        settings=lambda wc: config["generators"][wc.generator],
     wildcard_constraints:
         generator=_alternatives(PRETRAINED),
     log:

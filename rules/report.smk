@@ -1,6 +1,10 @@
 # Stage 6: one table of every image, the bias statistics, and the HTML report.
 
 
+localrules:
+    generator_branch,
+
+
 rule table_build:
     input:
         parts=classified_tables(),
@@ -22,6 +26,8 @@ rule bias_compute:
         table="results/table.parquet",
     output:
         bias="results/bias.parquet",
+    params:
+        settings=config["report"],
     log:
         "logs/report/bias.log",
     benchmark:
@@ -57,3 +63,13 @@ rule report_html:
         "../envs/report.yaml"
     script:
         "../scripts/report_html.py"
+
+
+rule generator_branch:
+    """One generator's branch up to its classified images (a named target for partial runs)."""
+    input:
+        lambda wc: classified_tables([wc.generator]),
+    output:
+        touch("results/classified/{generator}.done"),
+    log:
+        "logs/report/branch_{generator}.log",

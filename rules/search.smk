@@ -11,6 +11,10 @@ rule search_latents:
         latents="results/search/{generator}/{prompt}/latents.npy",
         images=directory("results/search/{generator}/{prompt}/images"),
         history="results/search/{generator}/{prompt}/history.csv",
+    params:
+        prompt=lambda wc: config["prompts"][wc.prompt],
+        search=config["search"],
+        generator=lambda wc: config["generators"][wc.generator],
     log:
         "logs/search/{generator}/{prompt}.log",
     benchmark:
@@ -31,6 +35,9 @@ rule unguided_sample:
         table="results/unguided/{generator}/samples.parquet",
         latents="results/unguided/{generator}/latents.npy",
         images=directory("results/unguided/{generator}/images"),
+    params:
+        unguided=config["unguided"],
+        generator=lambda wc: config["generators"][wc.generator],
     log:
         "logs/unguided/{generator}.log",
     benchmark:

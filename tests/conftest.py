@@ -1,7 +1,11 @@
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no test may reach a model hub
 
@@ -18,3 +22,33 @@ def repo() -> Path:
 def tiny_clip_config(tmp_path) -> Path:
     """The demo's tiny CLIP architecture, as a registered open_clip config."""
     return REPO / "demo" / "models" / "clipgan-tiny.json"
+
+
+def snakemake(*args, cwd=REPO, timeout=1800, env=None):
+    """Run Snakemake in a subprocess, offline."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def run_demo(study: Path, edit=None, extra: tuple = (), env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the demo study (its config, optionally edited) in `study`; fails the test if Snakemake fails."""
+    study.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "demo" / "models", study / "models", dirs_exist_ok=True)
+    config = yaml.safe_load((REPO / "demo" / "config.yaml").read_text())
+    if edit:
+        edit(config)
+    (study / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    out = snakemake(*(extra or ("--cores", "2")), "--directory", str(study), "--snakefile", str(REPO / "Snakefile"),
+                    timeout=1500, env=env)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_study(tmp_path_factory) -> Path:
+    study = tmp_path_factory.mktemp("demo")
+    run_demo(study)
+    return study
+
+

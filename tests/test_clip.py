@@ -61,3 +61,24 @@ def test_over_long_prompt_is_truncated_with_a_warning(tiny_clip_config, caplog):
     model, tok = load_clip(ClipSpec(model="clipgan-tiny", config_file=str(tiny_clip_config)))
     ClipScorer(model, tok, "a very " * 30 + "long prompt")
     assert any("truncated" in r.message for r in caplog.records)
+
+
+def test_clip_stage_is_deterministic_for_a_seed(tiny_clip_config, tmp_path):
+    """The pipeline's CLIP stage twice on the same scenes: identical weights (initialisation included)."""
+    import yaml
+
+    from clipgan.pipeline import make_synthetic_dataset, train_tiny_clip
+
+    config = yaml.safe_load((tiny_clip_config.parents[1] / "config.yaml").read_text())
+    config["datasets"] = {"tiny": {"source": "synthetic", "class_mix": {"sea": 1, "forest": 1}, "n_train": 64,
+                                   "n_test": 8}}
+    config["clip"].update(config_file=str(tiny_clip_config), train={"epochs": 1, "batch_size": 32})
+    make_synthetic_dataset(config, "tiny", str(tmp_path / "tiny"))
+    weights = []
+    for run in range(2):
+        torch.rand(run + 1)  # whatever the process drew before must not matter
+        train_tiny_clip(config, [str(tmp_path / "tiny")], str(tmp_path / f"clip{run}.pt"),
+                        str(tmp_path / f"metrics{run}.json"), "cpu")
+        weights.append(torch.load(tmp_path / f"clip{run}.pt", weights_only=True))
+    for key in weights[0]:
+        assert torch.equal(weights[0][key], weights[1][key]), key

@@ -1,23 +1,14 @@
 """The Snakemake workflow: dry runs of both studies, lint, and the demo run end to end."""
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
-
-
-def snakemake(*args, cwd=REPO, timeout=1800):
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=ENV, capture_output=True,
-                          text=True, timeout=timeout)
+from conftest import REPO, run_demo, snakemake
 
 
 def job_counts(stdout: str) -> dict[str, int]:
@@ -25,8 +16,17 @@ def job_counts(stdout: str) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
 
 
-def test_demo_dry_run_plans_every_stage():
-    out = snakemake("-n", "--cores", "2", "--directory", "demo")
+def fresh_study(path: Path, config_file: Path) -> Path:
+    """A study folder with only its config (and the demo's model configs): nothing built yet."""
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "demo" / "models", path / "models", dirs_exist_ok=True)
+    shutil.copy(config_file, path / "config.yaml")
+    return path
+
+
+def test_demo_dry_run_plans_every_stage(tmp_path):
+    study = fresh_study(tmp_path, REPO / "demo" / "config.yaml")
+    out = snakemake("-n", "--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"))
     assert out.returncode == 0, out.stderr
     jobs = job_counts(out.stdout)
     assert jobs["data_prepare"] == 2 and jobs["clip_train"] == 1 and jobs["dcgan_train"] == 2
@@ -35,8 +35,10 @@ def test_demo_dry_run_plans_every_stage():
         assert jobs[rule] == 1
 
 
-def test_full_study_dry_run_builds_the_whole_dag_offline():
-    out = snakemake("-n", "--cores", "8", "--resources", "gpu=1")
+def test_full_study_dry_run_builds_the_whole_dag_offline(tmp_path):
+    study = fresh_study(tmp_path, REPO / "config.yaml")
+    out = snakemake("-n", "--cores", "8", "--resources", "gpu=1", "--directory", str(study),
+                    "--snakefile", str(REPO / "Snakefile"))
     assert out.returncode == 0, out.stderr
     jobs = job_counts(out.stdout)
     config = yaml.safe_load((REPO / "config.yaml").read_text())
@@ -65,25 +67,6 @@ def test_lint_reports_no_problems():
 
 # ---------------------------------------------------------------------------------------------
 # the demo, for real (minutes)
-
-
-def run_demo(study: Path, edit=None) -> subprocess.CompletedProcess:
-    study.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(REPO / "demo" / "models", study / "models", dirs_exist_ok=True)
-    config = yaml.safe_load((REPO / "demo" / "config.yaml").read_text())
-    if edit:
-        edit(config)
-    (study / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    out = snakemake("--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"), timeout=1500)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return out
-
-
-@pytest.fixture(scope="session")
-def demo_study(tmp_path_factory) -> Path:
-    study = tmp_path_factory.mktemp("demo")
-    run_demo(study)
-    return study
 
 
 def assert_planted_bias_recovered(bias: pd.DataFrame, generator: str, planted: str, prompt: str, control: str):
@@ -131,3 +114,73 @@ def test_moving_the_planted_bias_moves_the_finding(tmp_path):
     run_demo(tmp_path / "moved", edit)
     bias = pd.read_parquet(tmp_path / "moved" / "results" / "bias.parquet")
     assert_planted_bias_recovered(bias, "dcgan_nature", "glacier", "majestic", "landscape")
+
+
+# ---------------------------------------------------------------------------------------------
+# rerunning one generator's branch (commands as documented in README.md)
+
+
+def planned_jobs(stdout: str) -> list[tuple[str, str]]:
+    """(rule, wildcards text) of every job a dry run plans."""
+    jobs = []
+    for block in re.split(r"\n(?=\[|rule |localrule )", stdout):
+        m = re.search(r"^(?:local)?rule (\w+):", block, re.M)
+        if m and m.group(1) != "all":
+            wildcards = re.search(r"^\s+wildcards: (.*)$", block, re.M)
+            jobs.append((m.group(1), wildcards.group(1) if wildcards else ""))
+    return jobs
+
+
+def copy_study(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, symlinks=True)  # copy2 keeps mtimes, so nothing looks changed
+    return dst
+
+
+def assert_only_branch(jobs, generator: str, other: str, with_training: bool):
+    rules = [rule for rule, _ in jobs]
+    assert all(other not in wc for _, wc in jobs), jobs
+    if with_training:
+        assert rules.count("dcgan_train") == 1
+    assert rules.count("search_latents") == 2 and rules.count("unguided_sample") == 1
+    assert rules.count("judge_classify") == 3
+    assert {"table_build", "bias_compute", "report_html"} <= set(rules)
+    assert not {"data_prepare", "clip_train", "judge_train"} & set(rules)
+    assert all(generator in wc for rule, wc in jobs if rule not in {"table_build", "bias_compute", "report_html"})
+
+
+@pytest.mark.slow
+def test_forcing_one_generator_reruns_only_its_branch(demo_study, tmp_path):
+    study = copy_study(demo_study, tmp_path / "study")
+    out = snakemake("-n", "--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"),
+                    "--forcerun", "results/generators/dcgan_nature/generator.pt")
+    assert out.returncode == 0, out.stderr
+    assert_only_branch(planned_jobs(out.stdout), "dcgan_nature", "dcgan_city", with_training=True)
+
+
+@pytest.mark.slow
+def test_editing_one_generator_settings_reruns_only_its_branch(demo_study, tmp_path):
+    study = copy_study(demo_study, tmp_path / "study")
+    config = yaml.safe_load((study / "config.yaml").read_text())
+    config["generators"]["dcgan_nature"]["train"]["epochs"] += 1
+    (study / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    out = snakemake("-n", "--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"))
+    assert out.returncode == 0, out.stderr
+    assert_only_branch(planned_jobs(out.stdout), "dcgan_nature", "dcgan_city", with_training=True)
+
+
+@pytest.mark.slow
+def test_nothing_to_do_after_a_complete_run(demo_study, tmp_path):
+    study = copy_study(demo_study, tmp_path / "study")
+    out = snakemake("-n", "--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"))
+    assert out.returncode == 0 and planned_jobs(out.stdout) == [], out.stdout[-2000:]
+
+
+def test_one_generator_branch_target_plans_only_that_generator(tmp_path):
+    study = fresh_study(tmp_path, REPO / "demo" / "config.yaml")
+    out = snakemake("-n", "--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"),
+                    "results/classified/dcgan_nature.done")
+    assert out.returncode == 0, out.stderr
+    jobs = planned_jobs(out.stdout)
+    assert all("dcgan_city" not in wc for _, wc in jobs), jobs
+    assert {"dcgan_train", "search_latents", "unguided_sample", "judge_classify"} <= {r for r, _ in jobs}
+    assert not {"table_build", "bias_compute", "report_html"} & {r for r, _ in jobs}
