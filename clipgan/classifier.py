@@ -12,6 +12,7 @@ import torchvision
 
 from clipgan.data.augment import degrade, to_tensor_images
 from clipgan.io import load_torch
+from clipgan.runtime import check_loss
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -72,6 +73,8 @@ def train_judge(images: np.ndarray, labels: np.ndarray, cfg: JudgeConfig, *, dev
             y = y_all[idx].to(device)
             logits = model(x)
             loss = F.cross_entropy(logits, y)
+            check_loss(loss.item(), model="judge", name="cross-entropy", epoch=epoch + 1, step=start // cfg.batch_size,
+                       setting="judge.lr")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -167,6 +167,7 @@ def train_clip(model: torch.nn.Module, tokenizer, images: np.ndarray, captions: 
     from open_clip import ClipLoss
 
     from clipgan.data.augment import degrade, to_tensor_images
+    from clipgan.runtime import check_loss
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -195,6 +196,8 @@ def train_clip(model: torch.nn.Module, tokenizer, images: np.ndarray, captions: 
             img_f, txt_f, scale = (out["image_features"], out["text_features"], out["logit_scale"]) \
                 if isinstance(out, dict) else out[:3]
             loss = loss_fn(img_f, txt_f, scale)
+            check_loss(loss.item(), model="CLIP", name="contrastive loss", epoch=epoch + 1, step=start // cfg.batch_size,
+                       setting="clip.train.lr")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

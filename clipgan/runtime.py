@@ -73,3 +73,18 @@ class Progress:
 
     def __exit__(self, *exc) -> None:
         return None
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN, infinite or exploded: training stops instead of saving garbage."""
+
+
+def check_loss(value: float, *, model: str, name: str, epoch: int, step: int, setting: str,
+               limit: float = float("inf")) -> float:
+    """Return `value`, or raise TrainingDiverged naming the step, the loss and the setting to change."""
+    import math
+
+    if not math.isfinite(value) or value > limit:
+        raise TrainingDiverged(f"{model} training diverged at epoch {epoch}, step {step}: {name} = {value}. "
+                               f"Lower the learning rate ({setting}) or change the seed.")
+    return value

@@ -55,6 +55,8 @@ rule generator_samples:
         generator=_alternatives(PRETRAINED),
     log:
         "logs/generators/{generator}_samples.log",
+    benchmark:
+        "results/benchmarks/generators/{generator}_samples.tsv"
     threads: 1
     resources:
         gpu=1,

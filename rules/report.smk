@@ -58,6 +58,8 @@ rule report_html:
         prompts=PROMPTS,
     log:
         "logs/report/html.log",
+    benchmark:
+        "results/benchmarks/report/html.tsv"
     threads: 1
     conda:
         "../envs/report.yaml"

@@ -46,9 +46,16 @@ def run_demo(study: Path, edit=None, extra: tuple = (), env: dict | None = None)
 
 
 @pytest.fixture(scope="session")
-def demo_study(tmp_path_factory) -> Path:
+def demo_study(tmp_path_factory, pytestconfig) -> Path:
+    """The demo study, run once per test session (locally, 2 cores)."""
+    import time
+
     study = tmp_path_factory.mktemp("demo")
+    t0 = time.perf_counter()
     run_demo(study)
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(f"\n[timing] demo study, local run: {time.perf_counter() - t0:.0f} s")
     return study
 
 

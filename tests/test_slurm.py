@@ -50,13 +50,14 @@ def sbatch_recorder(folder: Path) -> tuple[Path, Path]:
 
 
 @pytest.mark.slow
-def test_demo_runs_on_slurm_like_it_runs_locally(cluster, demo_study, tmp_path):
+def test_demo_runs_on_slurm_like_it_runs_locally(cluster, demo_study, tmp_path, capsys):
     bin_dir, record = sbatch_recorder(tmp_path / "bin")
     study = tmp_path / "slurm_demo"
     t0 = time.perf_counter()
     out = run_demo(study, extra=("--profile", str(REPO / "profiles" / "slurm"), "--slurm-keep-successful-logs"),
                    env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
-    print(f"SLURM demo run: {time.perf_counter() - t0:.0f} s")
+    with capsys.disabled():
+        print(f"\n[timing] demo study through SLURM: {time.perf_counter() - t0:.0f} s")
 
     # every non-local job ran as a SLURM job: it has a SLURM log
     planned = re.findall(r"^rule (\w+):", out.stdout + out.stderr, re.M)

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from clipgan.generators.base import register
 from clipgan.io import load_torch
+from clipgan.runtime import check_loss
 
 
 @dataclass
@@ -90,10 +91,6 @@ class GANTrainConfig:
     max_loss: float = 50.0  # a loss above this (or NaN) stops training: the run has diverged
 
 
-class TrainingDiverged(RuntimeError):
-    pass
-
-
 def train_dcgan(images: torch.Tensor, model_cfg: DCGANConfig, cfg: GANTrainConfig, *,
                 device: str = "cpu", progress=None) -> tuple[dict, list[dict]]:
     """Train on (N, 3, S, S) images in [-1, 1]; returns (checkpoint dict, per-epoch log)."""
@@ -125,12 +122,8 @@ def train_dcgan(images: torch.Tensor, model_cfg: DCGANConfig, cfg: GANTrainConfi
             opt_g.step()
             step += 1
             for name, loss in (("loss_d", loss_d), ("loss_g", loss_g)):
-                value = loss.item()
-                if not math.isfinite(value) or value > cfg.max_loss:
-                    raise TrainingDiverged(
-                        f"DCGAN training diverged at epoch {epoch + 1}, step {step}: {name} = {value}. "
-                        "Lower the learning rate (config key training.gan.lr) or change the seed.")
-                sums[name] += value
+                sums[name] += check_loss(loss.item(), model="DCGAN", name=name, epoch=epoch + 1, step=step,
+                                         setting="generators.<id>.train.lr", limit=cfg.max_loss)
             sums["d_real"] += torch.sigmoid(logit_real).mean().item()
             sums["d_fake"] += torch.sigmoid(logit_fake).mean().item()
             batches += 1
