@@ -180,10 +180,14 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
     latents = np.stack(picked).astype(np.float32)
     seconds = time.perf_counter() - t0
     F_final, images = evaluator.images_and_objectives(latents, keep_images=True)
-    augmented = np.concatenate([scorer(images[s:s + cfg.eval_batch].to(device), augmented=True).float().cpu().numpy()
-                                for s in range(0, len(images), cfg.eval_batch)])
-    plain = np.concatenate([scorer(images[s:s + cfg.eval_batch].to(device), augmented=False).float().cpu().numpy()
-                            for s in range(0, len(images), cfg.eval_batch)])
+
+    def final_scores(augmented: bool) -> np.ndarray:
+        return np.concatenate([scorer(images[s:s + cfg.eval_batch].to(device), augmented=augmented).float().cpu().numpy()
+                               for s in range(0, len(images), cfg.eval_batch)])
+
+    # the fitness was the plain score unless the search averaged over augmentations
+    plain = -F_final[:, 0] if cfg.n_augment == 0 else final_scores(augmented=False)
+    augmented = final_scores(augmented=True)
     return SearchResult(latents=latents, images=images, clip_score=plain, clip_score_augmented=augmented,
                         realism=F_final[:, 1], initial_clip_score=initial_best, n_evals=n_evals, seeds=seeds,
                         seconds=seconds, history=history)
