@@ -19,7 +19,7 @@ def repo() -> Path:
 
 
 @pytest.fixture
-def tiny_clip_config(tmp_path) -> Path:
+def tiny_clip_config() -> Path:
     """The demo's tiny CLIP architecture, as a registered open_clip config."""
     return REPO / "demo" / "models" / "clipgan-tiny.json"
 
@@ -31,14 +31,20 @@ def snakemake(*args, cwd=REPO, timeout=1800, env=None):
                           text=True, timeout=timeout)
 
 
+def write_study(path: Path, config: dict) -> Path:
+    """A study folder holding only `config` and the demo's model configs: nothing built yet."""
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "demo" / "models", path / "models", dirs_exist_ok=True)
+    (path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
 def run_demo(study: Path, edit=None, extra: tuple = (), env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the demo study (its config, optionally edited) in `study`; fails the test if Snakemake fails."""
-    study.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(REPO / "demo" / "models", study / "models", dirs_exist_ok=True)
     config = yaml.safe_load((REPO / "demo" / "config.yaml").read_text())
     if edit:
         edit(config)
-    (study / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    write_study(study, config)
     out = snakemake(*(extra or ("--cores", "2")), "--directory", str(study), "--snakefile", str(REPO / "Snakefile"),
                     timeout=1500, env=env)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
@@ -57,5 +63,3 @@ def demo_study(tmp_path_factory, pytestconfig) -> Path:
     with capture.global_and_fixture_disabled():
         print(f"\n[timing] demo study, local run: {time.perf_counter() - t0:.0f} s")
     return study
-
-

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, run_demo, snakemake
+from conftest import REPO, run_demo, snakemake, write_study
 
 
 def job_counts(stdout: str) -> dict[str, int]:
@@ -17,11 +17,7 @@ def job_counts(stdout: str) -> dict[str, int]:
 
 
 def fresh_study(path: Path, config_file: Path) -> Path:
-    """A study folder with only its config (and the demo's model configs): nothing built yet."""
-    path.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(REPO / "demo" / "models", path / "models", dirs_exist_ok=True)
-    shutil.copy(config_file, path / "config.yaml")
-    return path
+    return write_study(path, yaml.safe_load(config_file.read_text()))
 
 
 def test_demo_dry_run_plans_every_stage(tmp_path):

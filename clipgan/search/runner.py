@@ -140,7 +140,6 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
     # the generator's typical realism: median over a fixed draw from its prior
     prior = generator.sample_latents(max(cfg.pop_size, 128), np.random.default_rng(cfg.seed + 7))
     tau = float(np.median(evaluator.images_and_objectives(prior)[0][:, 1]))
-    hinge = tau if cfg.realism_hinge else None
     initial_best = np.full(cfg.restarts, np.nan)
     n_evals = np.zeros(cfg.restarts, int)
     history = []
@@ -156,27 +155,26 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
             offset += size
             if generation == 0:
                 initial_best[i] = -F_i[:, 0].min()
-            if hinge is not None:
-                F_i = np.stack([F_i[:, 0], np.maximum(F_i[:, 1] - hinge, 0.0)], 1)
+            if cfg.realism_hinge:
+                F_i = np.stack([F_i[:, 0], np.maximum(F_i[:, 1] - tau, 0.0)], 1)
             Evaluator().eval(StaticProblem(problem, F=F_i), pop)
             algorithms[i].tell(infills=pop)
             n_evals[i] += size
         generation += 1
         elapsed = time.perf_counter() - t0
-        row = {"generation": generation, "realism_tau": tau, "best_clip": float(-F[:, 0].min()), "mean_clip": float(-F[:, 0].mean()),
-               "mean_realism": float(F[:, 1].mean()), "evals": int(evaluator.n_evals),
+        row = {"generation": generation, "realism_tau": tau, "best_clip": float(-F[:, 0].min()),
+               "mean_clip": float(-F[:, 0].mean()), "mean_realism": float(F[:, 1].mean()), "evals": int(evaluator.n_evals),
                "evals_per_s": evaluator.n_evals / max(elapsed, 1e-9)}
         history.append(row)
         if progress:
             progress(row)
 
+    # "typical" keeps points at least as realistic as tau, which the hinged objective puts at 0
+    typical = 0.0 if cfg.realism_hinge else tau
     picked = []
     for algorithm in algorithms:
         front = algorithm.opt  # the final population's non-dominated set
-        front_F = front.get("F")
-        if hinge is None:  # "typical" compares raw realism with tau; hinged F has it at 0
-            front_F = np.stack([front_F[:, 0], front_F[:, 1] - tau], 1)
-        picked.append(front.get("X")[pick_from_front(front_F, cfg.select, 0.0)])
+        picked.append(front.get("X")[pick_from_front(front.get("F"), cfg.select, typical)])
     latents = np.stack(picked).astype(np.float32)
     seconds = time.perf_counter() - t0
     F_final, images = evaluator.images_and_objectives(latents, keep_images=True)
