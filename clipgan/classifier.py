@@ -12,6 +12,7 @@ import torchvision
 
 from clipgan.data.augment import degrade, to_tensor_images
 from clipgan.io import load_torch
+from clipgan.resume import Resumer, restore, snapshot
 from clipgan.runtime import check_loss
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -22,22 +23,28 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 class JudgeConfig:
     arch: str = "resnet18"  # any torchvision resnet: resnet18, resnet50, ...
     weights: str = ""  # "" = from scratch; else a torchvision state dict file (ImageNet weights)
+    weights_sha256: str = ""  # of `weights`, checked before loading when given
+    trust_pickle: bool = False  # allow a `weights` file that needs pickle (requires weights_sha256)
     input_size: int = 32  # images are resized to this before the network
     epochs: int = 4
     batch_size: int = 64
     lr: float = 1e-3
     seed: int = 0
     classes: list[str] = field(default_factory=list)
+    checkpoint_every: int = 200  # steps between resume saves (0 = none)
 
 
-def build_resnet(arch: str, n_classes: int, weights_file: str = "") -> nn.Module:
+def build_resnet(arch: str, n_classes: int, weights_file: str = "", *, sha256: str = "",
+                 trust_pickle: bool = False) -> nn.Module:
     """A torchvision ResNet with a fresh `n_classes` head; backbone weights from a state dict file."""
     if not arch.startswith("resnet") or not hasattr(torchvision.models, arch):
         raise ValueError(f"unknown judge architecture {arch!r} (config key judge.arch); "
                          "choose a torchvision resnet: resnet18, resnet34, resnet50, resnet101, resnet152")
     model = getattr(torchvision.models, arch)(weights=None)
     if weights_file:
-        model.load_state_dict(load_torch(weights_file))  # ImageNet head included; replaced below
+        state = load_torch(weights_file, sha256=sha256, trust_pickle=trust_pickle, key="judge")
+        state = state.state_dict() if isinstance(state, nn.Module) else state.get("state_dict", state)
+        model.load_state_dict(state)  # ImageNet head included; replaced below
     model.fc = nn.Linear(model.fc.in_features, n_classes)
     return model
 
@@ -53,35 +60,51 @@ def _normalise(x: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def train_judge(images: np.ndarray, labels: np.ndarray, cfg: JudgeConfig, *, device: str = "cpu",
-                progress=None) -> tuple[dict, list[dict]]:
-    """Fine-tune on (N, H, W, 3) uint8 images with integer labels; returns (checkpoint, log)."""
+                progress=None, resume: Resumer | None = None) -> tuple[dict, list[dict]]:
+    """Fine-tune on (N, H, W, 3) uint8 images with integer labels; returns (checkpoint, log).
+
+    With `resume`, training state is saved every `resume.every` steps and picked up again.
+    """
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    model = build_resnet(cfg.arch, len(cfg.classes), cfg.weights).to(device)
+    model = build_resnet(cfg.arch, len(cfg.classes), cfg.weights, sha256=cfg.weights_sha256,
+                         trust_pickle=cfg.trust_pickle).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     steps = cfg.epochs * max(len(images) // cfg.batch_size, 1)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.2)
+    stateful = {"model": model, "opt": opt, "sched": sched, "rng": rng}
     y_all = torch.as_tensor(labels, dtype=torch.long)
-    history = []
-    for epoch in range(cfg.epochs):
+    starts = list(range(0, len(images) - cfg.batch_size + 1, cfg.batch_size))
+    history, step, first_epoch, first_batch = [], 0, 0, 0
+    saved = resume.load() if resume else None
+    if saved:
+        restore(saved, **stateful)
+        history, step, first_epoch, first_batch = saved["history"], saved["step"], saved["epoch"], saved["batch"]
+    for epoch in range(first_epoch, cfg.epochs):
         model.train()
-        order = rng.permutation(len(images))
-        losses, correct, seen = [], 0, 0
-        for start in range(0, len(images) - cfg.batch_size + 1, cfg.batch_size):
-            idx = order[start:start + cfg.batch_size]
+        if saved and epoch == first_epoch:
+            order, losses, correct, seen = saved["order"].numpy(), saved["losses"], saved["correct"], saved["seen"]
+        else:
+            order, losses, correct, seen = rng.permutation(len(images)), [], 0, 0
+        for b in range(first_batch if epoch == first_epoch else 0, len(starts)):
+            idx = order[starts[b]:starts[b] + cfg.batch_size]
             x = _normalise(degrade(to_tensor_images(images[idx]), rng), cfg.input_size).to(device)
             y = y_all[idx].to(device)
             logits = model(x)
             loss = F.cross_entropy(logits, y)
-            check_loss(loss.item(), model="judge", name="cross-entropy", epoch=epoch + 1, step=start // cfg.batch_size,
-                       setting="judge.lr")
+            check_loss(loss.item(), model="judge", name="cross-entropy", epoch=epoch + 1, step=b, setting="judge.lr")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
+            step += 1
             losses.append(loss.item())
             correct += (logits.argmax(1) == y).sum().item()
             seen += len(idx)
+            if resume and resume.due(step):
+                resume.save({**snapshot(**stateful), "history": history, "step": step, "epoch": epoch,
+                             "batch": b + 1, "order": torch.from_numpy(order), "losses": losses,
+                             "correct": correct, "seen": seen})
         row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "train_accuracy": correct / max(seen, 1)}
         history.append(row)
         if progress:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -20,6 +21,8 @@ from typing import Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from clipgan.io import MissingAssetError, check_pickle_opt_in, refused_pickle
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +32,8 @@ class ClipSpec:
     model: str  # open_clip architecture name, e.g. "ViT-B-32", or the name of `config_file`
     pretrained: str = ""  # a checkpoint file, an open_clip tag, or "" for random weights
     config_file: str = ""  # JSON model config to register (small demo architectures)
-
-
-class MissingAssetError(FileNotFoundError):
-    """A model or dataset the study needs is not on disk; the message says how to provide it."""
+    sha256: str = ""  # of a `pretrained` file: checked before loading
+    trust_pickle: bool = False  # allow a `pretrained` file that needs pickle (requires sha256)
 
 
 def register_config(config_file: str | Path) -> str:
@@ -64,7 +65,16 @@ def load_clip(spec: ClipSpec, device: str | torch.device = "cpu") -> tuple[torch
                 f"CLIP weights {pretrained!r} (config key clip.pretrained) are neither a file nor a "
                 f"known tag of {name}. Known tags: {', '.join(tags) or 'none'}. To use a local "
                 "checkpoint, set clip.pretrained to the path of an open_clip state dict file.")
-    model = open_clip.create_model(name, pretrained=pretrained, device=device, weights_only=True)
+    is_file = bool(pretrained) and Path(pretrained).is_file()
+    if is_file:
+        check_pickle_opt_in(pretrained, trust_pickle=spec.trust_pickle, sha256=spec.sha256, key="clip")
+    try:
+        model = open_clip.create_model(name, pretrained=pretrained, device=device,
+                                       weights_only=not (is_file and spec.trust_pickle))
+    except pickle.UnpicklingError as err:
+        if not is_file or spec.trust_pickle:
+            raise
+        raise refused_pickle(pretrained, "clip", err) from err
     model.eval().requires_grad_(False)
     return model, open_clip.get_tokenizer(name)
 
@@ -156,17 +166,21 @@ class ClipTrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.1
     seed: int = 0
+    checkpoint_every: int = 200  # steps between resume saves (0 = none)
 
 
 def train_clip(model: torch.nn.Module, tokenizer, images: np.ndarray, captions: Sequence[str],
-               cfg: ClipTrainConfig, *, device: str = "cpu", progress=None) -> list[dict]:
+               cfg: ClipTrainConfig, *, device: str = "cpu", progress=None, resume=None) -> list[dict]:
     """Contrastive training on (image, caption) pairs with open_clip's ClipLoss.
 
     images: (N, H, W, 3) uint8. Returns one log row per epoch (mean loss, in-batch accuracy).
+    With `resume` (a clipgan.resume.Resumer), training state is saved every `resume.every`
+    steps and picked up again.
     """
     from open_clip import ClipLoss
 
     from clipgan.data.augment import degrade, to_tensor_images
+    from clipgan.resume import restore, snapshot
     from clipgan.runtime import check_loss
 
     torch.manual_seed(cfg.seed)
@@ -178,15 +192,23 @@ def train_clip(model: torch.nn.Module, tokenizer, images: np.ndarray, captions: 
     n = len(images)
     steps = cfg.epochs * max(n // cfg.batch_size, 1)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.1)
+    stateful = {"model": model, "opt": opt, "sched": sched, "rng": rng}
     size = image_size(model)
     mean, std = image_mean_std(model)
     mean_t, std_t = torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1)
-    history = []
-    for epoch in range(cfg.epochs):
-        order = rng.permutation(n)
-        losses, accs = [], []
-        for start in range(0, n - cfg.batch_size + 1, cfg.batch_size):
-            idx = order[start:start + cfg.batch_size]
+    starts = list(range(0, n - cfg.batch_size + 1, cfg.batch_size))
+    history, step, first_epoch, first_batch = [], 0, 0, 0
+    saved = resume.load() if resume else None
+    if saved:
+        restore(saved, **stateful)
+        history, step, first_epoch, first_batch = saved["history"], saved["step"], saved["epoch"], saved["batch"]
+    for epoch in range(first_epoch, cfg.epochs):
+        if saved and epoch == first_epoch:
+            order, losses, accs = saved["order"].numpy(), saved["losses"], saved["accs"]
+        else:
+            order, losses, accs = rng.permutation(n), [], []
+        for b in range(first_batch if epoch == first_epoch else 0, len(starts)):
+            idx = order[starts[b]:starts[b] + cfg.batch_size]
             x = degrade(to_tensor_images(images[idx]), rng)  # (B, 3, H, W) in [-1, 1]
             x = (x + 1) / 2
             if x.shape[-1] != size:
@@ -196,16 +218,20 @@ def train_clip(model: torch.nn.Module, tokenizer, images: np.ndarray, captions: 
             img_f, txt_f, scale = (out["image_features"], out["text_features"], out["logit_scale"]) \
                 if isinstance(out, dict) else out[:3]
             loss = loss_fn(img_f, txt_f, scale)
-            check_loss(loss.item(), model="CLIP", name="contrastive loss", epoch=epoch + 1, step=start // cfg.batch_size,
+            check_loss(loss.item(), model="CLIP", name="contrastive loss", epoch=epoch + 1, step=b,
                        setting="clip.train.lr")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
+            step += 1
             with torch.no_grad():
                 model.logit_scale.clamp_(0, 4.6052)  # cap the temperature at 100, as CLIP does
                 accs.append((img_f @ txt_f.T).argmax(1).eq(torch.arange(len(idx), device=device)).float().mean().item())
             losses.append(loss.item())
+            if resume and resume.due(step):
+                resume.save({**snapshot(**stateful), "history": history, "step": step, "epoch": epoch,
+                             "batch": b + 1, "order": torch.from_numpy(order), "losses": losses, "accs": accs})
         row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "batch_accuracy": float(np.mean(accs))}
         history.append(row)
         if progress:

@@ -35,9 +35,12 @@ def domain_spec(config: dict, dataset: str) -> DomainSpec:
 
 
 def clip_spec(config: dict, weights: str = "") -> ClipSpec:
+    """The CLIP to load: `weights` (a file this pipeline wrote) or the configured clip.pretrained."""
     clip = config["clip"]
-    return ClipSpec(model=clip["model"], pretrained=weights or clip.get("pretrained", ""),
-                    config_file=clip.get("config_file", ""))
+    if weights:
+        return ClipSpec(model=clip["model"], pretrained=weights, config_file=clip.get("config_file", ""))
+    return ClipSpec(model=clip["model"], pretrained=clip.get("pretrained", ""), config_file=clip.get("config_file", ""),
+                    sha256=clip.get("sha256", ""), trust_pickle=bool(clip.get("trust_pickle", False)))
 
 
 def clip_train_config(config: dict) -> ClipTrainConfig:
@@ -64,7 +67,14 @@ def unguided_seed(config: dict, generator: str) -> int:
 
 
 def judge_config(config: dict, weights: str = "") -> JudgeConfig:
-    return _pick(JudgeConfig, config["judge"], weights=weights, classes=list(config["classes"]), seed=config["seed"])
+    """`weights`: the fetched ImageNet state dict, if any; else the configured judge.weights file."""
+    judge = {k: v for k, v in config["judge"].items() if k not in ("weights", "sha256", "trust_pickle")}
+    if weights:
+        return _pick(JudgeConfig, judge, weights=weights, classes=list(config["classes"]), seed=config["seed"])
+    return _pick(JudgeConfig, judge, weights=config["judge"].get("weights", ""),
+                 weights_sha256=config["judge"].get("sha256", ""),
+                 trust_pickle=bool(config["judge"].get("trust_pickle", False)),
+                 classes=list(config["classes"]), seed=config["seed"])
 
 
 def bias_config(config: dict) -> BiasConfig:

@@ -30,6 +30,19 @@ def _study_meta(config: dict) -> dict:
     return {"config_hash": config_hash(config), "study": config.get("study", "")}
 
 
+def _resumer(out_model: str, settings: dict, dataset_dirs: list[str], every: int):
+    """The resume file beside a trained model; its fingerprint covers the settings and the data."""
+    from dataclasses import asdict, is_dataclass
+
+    from clipgan.io import sha256_file
+    from clipgan.resume import Resumer
+
+    settings = {k: asdict(v) if is_dataclass(v) else v for k, v in settings.items()}
+    data = [sha256_file(Path(d) / "manifest.json") for d in dataset_dirs]
+    out = Path(out_model)
+    return Resumer(out.with_name(f"{out.stem}.resume.pt"), config_hash({"settings": settings, "data": data}), every)
+
+
 # ---------------------------------------------------------------------------------------------
 # data
 
@@ -78,11 +91,13 @@ def train_tiny_clip(config: dict, dataset_dirs: list[str], out_model: str, out_m
     model, tokenizer = load_clip(cfgs.clip_spec(config, weights=""), device)
     images = load_images(train.file, config["image_size"])
     log.info("training CLIP %s on %d (image, caption) pairs", config["clip"]["model"], len(train))
+    resume = _resumer(out_model, {"clip": config["clip"], "train": train_cfg}, dataset_dirs,
+                      train_cfg.checkpoint_every)
     with _bar(train_cfg.epochs, "clip epochs") as bar:
         def progress(row):
             bar.update(1, "loss %(loss).4f in-batch accuracy %(batch_accuracy).3f" % row)
         history = train_clip(model, tokenizer, images, list(train.caption), train_cfg, device=str(device),
-                             progress=progress)
+                             progress=progress, resume=resume)
     test_images = load_images(test.file, config["image_size"])
     accuracy = zero_shot_accuracy(model, tokenizer, test_images, list(test["class"]), config["classes"],
                                   device=str(device))
@@ -90,6 +105,7 @@ def train_tiny_clip(config: dict, dataset_dirs: list[str], out_model: str, out_m
     save_torch(model.state_dict(), out_model)
     write_json({"history": history, "zero_shot_accuracy": accuracy, "n_train": len(train), "n_test": len(test),
                 **_study_meta(config)}, out_metrics)
+    resume.finish()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,17 +121,19 @@ def train_dcgan_stage(config: dict, generator: str, dataset_dir: str, out_model:
     model_cfg, train_cfg = cfgs.dcgan_configs(config, generator)
     images, _, _ = load_dataset(dataset_dir, "train", config["classes"], model_cfg.image_size)
     log.info("training DCGAN %s on %d images from %s", generator, len(images), dataset_dir)
+    resume = _resumer(out_model, {"model": model_cfg, "train": train_cfg}, [dataset_dir], train_cfg.checkpoint_every)
     with _bar(train_cfg.epochs, f"{generator} epochs") as bar:
         def progress(row):
             bar.update(1, "step %(step)d loss_d %(loss_d).3f loss_g %(loss_g).3f D(real) %(d_real).3f "
                        "D(fake) %(d_fake).3f" % row)
         checkpoint, history = train_dcgan(to_tensor_images(images), model_cfg, train_cfg, device=str(device),
-                                          progress=progress)
+                                          progress=progress, resume=resume)
     save_torch(checkpoint, out_model)
     write_csv(pd.DataFrame(history), out_log)
     samples = DCGAN(checkpoint, device=device)(torch.from_numpy(
         np.random.default_rng(train_cfg.seed).standard_normal((64, model_cfg.nz)).astype(np.float32)))
     image_grid(samples.cpu(), out_samples, ncol=8, title=f"{generator}: random samples")
+    resume.finish()
 
 
 def load_generator(config: dict, generator: str, path: str, device):
@@ -210,10 +228,12 @@ def train_judge_stage(config: dict, dataset_dirs: list[str], weights: str, out_m
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
     log.info("training judge %s on %d images", judge_cfg.arch, len(images))
+    resume = _resumer(out_model, {"judge": judge_cfg}, dataset_dirs, judge_cfg.checkpoint_every)
     with _bar(judge_cfg.epochs, "judge epochs") as bar:
         def progress(row):
             bar.update(1, "loss %(loss).4f train accuracy %(train_accuracy).4f" % row)
-        checkpoint, history = train_judge(images, labels, judge_cfg, device=str(device), progress=progress)
+        checkpoint, history = train_judge(images, labels, judge_cfg, device=str(device), progress=progress,
+                                          resume=resume)
     test = [load_dataset(d, "test", classes, size) for d in dataset_dirs]
     test_images = np.concatenate([p[0] for p in test])
     test_labels = np.concatenate([p[1] for p in test])
@@ -226,6 +246,7 @@ def train_judge_stage(config: dict, dataset_dirs: list[str], weights: str, out_m
     write_json({"arch": judge_cfg.arch, "accuracy": accuracy, "n_test": int(len(test_labels)), "classes": classes,
                 "confusion": cm.tolist(), "history": history, **_study_meta(config)}, out_metrics)
     confusion_figure(cm, classes, out_confusion, title=f"judge {judge_cfg.arch}: held-out accuracy {accuracy:.1%}")
+    resume.finish()
 
 
 def classify_stage(config: dict, images_table: str, judge_path: str, out_table: str, device) -> None:
@@ -290,13 +311,16 @@ def report_stage(config: dict, table: str, bias: str, judge_metrics: str, sample
 
 
 def prepare_dataset(config: dict, dataset: str, out_dir: str) -> None:
+    """Write the dataset folder whole or not at all (a failed import leaves no half folder)."""
     from clipgan.data.sources import import_dataset
+    from clipgan.io import atomic_dir
 
-    source = config["datasets"][dataset]["source"]
-    if source == "synthetic":
-        make_synthetic_dataset(config, dataset, out_dir)
-    else:
-        import_dataset(config["datasets"][dataset], dataset, list(config["classes"]), config["image_size"], out_dir)
+    spec = config["datasets"][dataset]
+    with atomic_dir(out_dir) as tmp:
+        if spec["source"] == "synthetic":
+            make_synthetic_dataset(config, dataset, str(tmp))
+        else:
+            import_dataset(spec, dataset, list(config["classes"]), config["image_size"], tmp)
 
 
 def fetch_clip(config: dict, out_model: str) -> None:

@@ -52,7 +52,8 @@ def reference_errors(config: dict) -> list[str]:
         else:
             planted = config["synthetic"].get("planted_bias", {}).get("class")
             if planted is not None and planted not in classes:
-                out.append(f"synthetic.planted_bias.class: {planted!r} is not one of the study's classes {sorted(classes)}")
+                out.append(f"synthetic.planted_bias.class: {planted!r} is not one of the study's classes "
+                           f"{sorted(classes)}")
     for name, gen in config.get("generators", {}).items():
         if gen.get("dataset") is not None and gen["dataset"] not in datasets:
             out.append(f"generators.{name}.dataset: {gen['dataset']!r} is not a defined dataset {sorted(datasets)}")
@@ -67,6 +68,14 @@ def reference_errors(config: dict) -> list[str]:
         out.append("clip.train: training CLIP needs captioned (synthetic) datasets; use clip.pretrained instead")
     if clip and clip.get("train") is None and not clip.get("pretrained"):
         out.append("clip.pretrained: required unless clip.train is given (an open_clip tag or a checkpoint file)")
+    judge = config.get("judge", {})
+    if judge.get("imagenet_weights") and judge.get("weights"):
+        out.append("judge.weights: give either judge.weights (a local file) or judge.imagenet_weights: true, not both")
+    for key, section in [("clip", clip), ("judge", judge)] + [(f"generators.{n}", g) for n, g in
+                                                             config.get("generators", {}).items()]:
+        if section.get("trust_pickle") and not section.get("sha256"):
+            out.append(f"{key}.trust_pickle: needs {key}.sha256 too; pickle can run code, so only a file whose "
+                       "checksum you give may be unpickled")
     return out
 
 

@@ -41,9 +41,10 @@ def generator_weights(wildcards):
 
 
 def judge_start_weights():
-    return [f"resources/models/judge/{config['judge']['arch']}_imagenet.pt"] if config["judge"].get(
-        "imagenet_weights"
-    ) else []
+    """The fetched ImageNet weights, or a configured local file (tracked as an input), or none."""
+    if config["judge"].get("imagenet_weights"):
+        return [f"resources/models/judge/{config['judge']['arch']}_imagenet.pt"]
+    return [config["judge"]["weights"]] if config["judge"].get("weights") else []
 
 
 def classify_input(wildcards):

@@ -54,7 +54,8 @@ def test_demo_runs_on_slurm_like_it_runs_locally(cluster, demo_study, tmp_path, 
     bin_dir, record = sbatch_recorder(tmp_path / "bin")
     study = tmp_path / "slurm_demo"
     t0 = time.perf_counter()
-    profiles = ("--profile", str(REPO / "profiles" / "slurm"), "--workflow-profile", str(REPO / "tests" / "slurm" / "profile"))
+    profiles = ("--profile", str(REPO / "profiles" / "slurm"),
+                "--workflow-profile", str(REPO / "tests" / "slurm" / "profile"))
     out = run_demo(study, extra=profiles,
                    env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
     with capsys.disabled():

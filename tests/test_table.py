@@ -44,7 +44,7 @@ def test_a_missing_or_extra_column_is_an_error_and_writes_nothing(tmp_path):
 
 
 def test_wrong_type_is_an_error(tmp_path):
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="restart"):
         write_table(_rows().assign(restart="x"), tmp_path / "t.parquet", image_schema(CLASSES))
 
 

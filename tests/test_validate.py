@@ -55,6 +55,10 @@ BAD = [
     (("generators", "dcgan_city", "train", "epochs"), 2.5, "generators.dcgan_city.train.epochs"),
     (("datasets", "nature", "n_train"), -1, "datasets.nature"),
     (("clip", "train"), KeyError, None),  # valid schema-wise, but then clip.pretrained is required
+    (("clip", "trust_pickle"), True, "clip.trust_pickle: needs clip.sha256 too"),
+    (("judge", "sha256"), "abc", "judge.sha256: 'abc' does not match"),
+    (("generators", "dcgan_city", "trust_pickle"), True, "generators.dcgan_city.trust_pickle: needs"),
+    (("datasets", "nature", "source"), "ftp", "datasets.nature.source: 'ftp' is not one of"),
 ]
 
 
@@ -65,6 +69,13 @@ def test_bad_config_fails_with_the_key_path(demo, schema, path, value, message):
     with pytest.raises(ConfigError) as err:
         validate_config(config, schema)
     assert message is None and "clip.pretrained" in str(err.value) or message in str(err.value)
+
+
+def test_judge_weights_and_imagenet_weights_exclude_each_other(demo, schema):
+    config = copy.deepcopy(demo)
+    config["judge"].update(imagenet_weights=True, weights="judge.pt")
+    with pytest.raises(ConfigError, match="judge.weights: give either"):
+        validate_config(config, schema)
 
 
 def test_all_problems_are_reported_at_once(demo, schema):

@@ -40,7 +40,7 @@ def write_manifest(root: Path, table: pd.DataFrame) -> None:
     files = [{"path": row["path"], "class": row["class"], "split": row["split"],
               "sha256": sha256_file(root / row["path"]), "size": (root / row["path"]).stat().st_size}
              for row in table.to_dict("records")]
-    write_json({"root": root.name, "n_files": len(files), "files": files}, root / "manifest.json")
+    write_json({"n_files": len(files), "files": files}, root / "manifest.json")
 
 
 def list_image_folder(root: str | os.PathLike, split: str, classes: Sequence[str]) -> pd.DataFrame:
@@ -59,13 +59,32 @@ def list_image_folder(root: str | os.PathLike, split: str, classes: Sequence[str
     return pd.DataFrame(rows)
 
 
+def read_rgb(path: str | os.PathLike, size: int | None = None) -> np.ndarray:
+    """One image as (H, W, 3) uint8 RGB, resized to `size` when given.
+
+    Grey, palette, CMYK and 16-bit images are converted; transparent pixels are composited
+    onto white (dropping alpha would expose whatever colour they happen to store). Raises
+    OSError or ValueError for a file that is not a whole, readable image.
+    """
+    with Image.open(path) as im:
+        im.load()  # decode now: a truncated file fails here, not later
+        if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+            array = np.asarray(im, dtype=np.float64)
+            scale = 257.0 if im.mode.startswith("I;16") or array.max() > 255 else 1.0
+            im = Image.fromarray(np.clip(array / scale, 0, 255).astype(np.uint8))
+        if im.mode == "P" and "transparency" in im.info:
+            im = im.convert("RGBA")
+        if im.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+            rgba = im.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            im = Image.alpha_composite(background, rgba)
+        im = im.convert("RGB")
+        if size and im.size != (size, size):
+            im = im.resize((size, size), Image.BICUBIC)
+        return np.asarray(im)
+
+
 def load_images(paths: Sequence[str | os.PathLike], size: int | None = None) -> np.ndarray:
     """(N, H, W, 3) uint8, converted to RGB and resized to `size` when given."""
-    out = []
-    for path in paths:
-        with Image.open(path) as im:
-            im = im.convert("RGB")
-            if size and im.size != (size, size):
-                im = im.resize((size, size), Image.BICUBIC)
-            out.append(np.asarray(im))
+    out = [read_rgb(path, size) for path in paths]
     return np.stack(out) if out else np.zeros((0, size or 0, size or 0, 3), np.uint8)

@@ -350,7 +350,7 @@ class Scene:
 def generate_domain(spec: DomainSpec):
     """Yield every Scene of a domain, deterministically from `spec.seed`."""
     for split_id, (split, n) in enumerate((("train", spec.n_train), ("test", spec.n_test))):
-        for class_id, (cls, count) in enumerate(sorted(spec.counts(n).items())):
+        for cls, count in sorted(spec.counts(n).items()):
             if cls not in RENDERERS:
                 raise ValueError(f"domain {spec.name!r}: unknown class {cls!r}; choose from {', '.join(CLASSES)}")
             for i in range(count):

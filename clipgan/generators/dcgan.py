@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from clipgan.generators.base import register
 from clipgan.io import load_torch
+from clipgan.resume import Resumer, restore, snapshot
 from clipgan.runtime import check_loss
 
 
@@ -89,11 +90,16 @@ class GANTrainConfig:
     beta1: float = 0.5
     seed: int = 0
     max_loss: float = 50.0  # a loss above this (or NaN) stops training: the run has diverged
+    checkpoint_every: int = 200  # steps between resume saves (0 = none)
 
 
 def train_dcgan(images: torch.Tensor, model_cfg: DCGANConfig, cfg: GANTrainConfig, *,
-                device: str = "cpu", progress=None) -> tuple[dict, list[dict]]:
-    """Train on (N, 3, S, S) images in [-1, 1]; returns (checkpoint dict, per-epoch log)."""
+                device: str = "cpu", progress=None, resume: Resumer | None = None) -> tuple[dict, list[dict]]:
+    """Train on (N, 3, S, S) images in [-1, 1]; returns (checkpoint dict, per-epoch log).
+
+    With `resume`, the whole training state is saved every `resume.every` steps and a run
+    picks up from the last save (see clipgan.resume).
+    """
     torch.manual_seed(cfg.seed)
     g, d = DCGANGeneratorNet(model_cfg).to(device), DCGANDiscriminatorNet(model_cfg).to(device)
     g.apply(_init_weights)
@@ -101,13 +107,22 @@ def train_dcgan(images: torch.Tensor, model_cfg: DCGANConfig, cfg: GANTrainConfi
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     gen = torch.Generator().manual_seed(cfg.seed)
+    stateful = {"g": g, "d": d, "opt_g": opt_g, "opt_d": opt_d, "gen": gen}
     n = images.shape[0]
-    history, step = [], 0
-    for epoch in range(cfg.epochs):
-        order = torch.randperm(n, generator=gen)
-        sums = {"loss_d": 0.0, "loss_g": 0.0, "d_real": 0.0, "d_fake": 0.0}
-        batches = 0
-        for start in range(0, n - cfg.batch_size + 1, cfg.batch_size):
+    starts = list(range(0, n - cfg.batch_size + 1, cfg.batch_size))
+    history, step, first_epoch, first_batch = [], 0, 0, 0
+    saved = resume.load() if resume else None
+    if saved:
+        restore(saved, **stateful)
+        history, step, first_epoch, first_batch = saved["history"], saved["step"], saved["epoch"], saved["batch"]
+    for epoch in range(first_epoch, cfg.epochs):
+        if saved and epoch == first_epoch:
+            order, sums, batches = saved["order"], saved["sums"], saved["batch"]
+        else:
+            order = torch.randperm(n, generator=gen)
+            sums, batches = {"loss_d": 0.0, "loss_g": 0.0, "d_real": 0.0, "d_fake": 0.0}, 0
+        for b in range(first_batch if epoch == first_epoch else 0, len(starts)):
+            start = starts[b]
             real = images[order[start:start + cfg.batch_size]].to(device)
             z = torch.randn(real.shape[0], model_cfg.nz, generator=gen).to(device)
             fake = g(z)
@@ -127,6 +142,9 @@ def train_dcgan(images: torch.Tensor, model_cfg: DCGANConfig, cfg: GANTrainConfi
             sums["d_real"] += torch.sigmoid(logit_real).mean().item()
             sums["d_fake"] += torch.sigmoid(logit_fake).mean().item()
             batches += 1
+            if resume and resume.due(step):
+                resume.save({**snapshot(**stateful), "history": history, "step": step, "epoch": epoch,
+                             "batch": b + 1, "order": order, "sums": sums})
         row = {"epoch": epoch + 1, "step": step, **{k: v / max(batches, 1) for k, v in sums.items()}}
         history.append(row)
         if progress:
@@ -177,7 +195,8 @@ class DCGAN:
         self.latent_dim = self.cfg.nz
         self.image_size = self.cfg.image_size
         self.truncation = truncation
-        self.bounds = (np.full(self.latent_dim, -truncation, np.float32), np.full(self.latent_dim, truncation, np.float32))
+        self.bounds = (np.full(self.latent_dim, -truncation, np.float32),
+                       np.full(self.latent_dim, truncation, np.float32))
 
     def sample_latents(self, n: int, rng: np.random.Generator) -> np.ndarray:
         z = rng.standard_normal((n, self.latent_dim)).astype(np.float32)

@@ -95,7 +95,8 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
         for prompt_id, images in guided.groupby("prompt_id", sort=True):
             prompt = images.prompt.iloc[0]
             parts.append(f"<h3>“{html.escape(prompt)}” <span class='note'>({html.escape(prompt_id)}, "
-                         f"{len(images)} images, mean CLIP {images.clip_score.mean():.3f})</span></h3><div class='row'>")
+                         f"{len(images)} images, mean CLIP {images.clip_score.mean():.3f})</span></h3>"
+                         "<div class='row'>")
             for baseline, rows in bias[(bias.generator == generator) & (bias.prompt_id == prompt_id)].groupby(
                     "baseline", sort=False):
                 name = f"bars_{generator}_{prompt_id}_{baseline.replace(':', '_')}.png"

@@ -163,7 +163,8 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
         generation += 1
         elapsed = time.perf_counter() - t0
         row = {"generation": generation, "realism_tau": tau, "best_clip": float(-F[:, 0].min()),
-               "mean_clip": float(-F[:, 0].mean()), "mean_realism": float(F[:, 1].mean()), "evals": int(evaluator.n_evals),
+               "mean_clip": float(-F[:, 0].mean()), "mean_realism": float(F[:, 1].mean()),
+               "evals": int(evaluator.n_evals),
                "evals_per_s": evaluator.n_evals / max(elapsed, 1e-9)}
         history.append(row)
         if progress:
@@ -180,8 +181,8 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
     F_final, images = evaluator.images_and_objectives(latents, keep_images=True)
 
     def final_scores(augmented: bool) -> np.ndarray:
-        return np.concatenate([scorer(images[s:s + cfg.eval_batch].to(device), augmented=augmented).float().cpu().numpy()
-                               for s in range(0, len(images), cfg.eval_batch)])
+        return np.concatenate([scorer(images[s:s + cfg.eval_batch].to(device), augmented=augmented)
+                               .float().cpu().numpy() for s in range(0, len(images), cfg.eval_batch)])
 
     # the fitness was the plain score unless the search averaged over augmentations
     plain = -F_final[:, 0] if cfg.n_augment == 0 else final_scores(augmented=False)
