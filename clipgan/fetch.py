@@ -24,7 +24,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
-from clipgan.io import atomic_path, sha256_file
+from clipgan.io import MissingAssetError, atomic_path, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,9 @@ def _is_transient(err: BaseException) -> bool:
     if isinstance(err, urllib.error.HTTPError):
         return err.code in TRANSIENT_HTTP
     if isinstance(err, urllib.error.URLError):
-        return isinstance(err.reason, (socket.timeout, TimeoutError, ConnectionError, OSError)) and \
-            not isinstance(err.reason, FileNotFoundError)
+        # an unknown host (no DNS, no network) or a missing file:// path will not appear by waiting
+        return isinstance(err.reason, (socket.timeout, TimeoutError, ConnectionError)) and \
+            not isinstance(err.reason, socket.gaierror)
     return isinstance(err, (http.client.IncompleteRead, ConnectionError, TimeoutError, socket.timeout,
                             _ShortRead))
 
@@ -77,6 +78,9 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str = "", what: str =
     """
     dest = Path(dest)
     label = what or url
+    if os.environ.get("CLIPGAN_OFFLINE") == "1":
+        raise MissingAssetError(f"{label}: {dest} is not here and CLIPGAN_OFFLINE=1 forbids downloading {url}; "
+                                "fetch it on a machine with internet access, or give a local path in the config")
     for attempt in range(retries + 1):
         try:
             with atomic_path(dest) as tmp:
@@ -89,7 +93,8 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str = "", what: str =
             raise
         except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as err:
             if not _is_transient(err):
-                raise DownloadError(f"{label}: cannot download {url}: {err}") from err
+                raise DownloadError(f"{label}: cannot download {url}: {err}. Check the address and your network, or "
+                                    "give a local path in the config instead") from err
             if attempt == retries:
                 raise DownloadError(f"{label}: download of {url} failed {retries + 1} times, last with: {err}") \
                     from err

@@ -119,7 +119,8 @@ def train_dcgan_stage(config: dict, generator: str, dataset_dir: str, out_model:
     from clipgan.report.figures import image_grid
 
     model_cfg, train_cfg = cfgs.dcgan_configs(config, generator)
-    images, _, _ = load_dataset(dataset_dir, "train", config["classes"], model_cfg.image_size)
+    classes = sorted(p.name for p in (Path(dataset_dir) / "train").iterdir() if p.is_dir())  # labels unused
+    images, _, _ = load_dataset(dataset_dir, "train", classes, model_cfg.image_size)
     log.info("training DCGAN %s on %d images from %s", generator, len(images), dataset_dir)
     resume = _resumer(out_model, {"model": model_cfg, "train": train_cfg}, [dataset_dir], train_cfg.checkpoint_every)
     with _bar(train_cfg.epochs, f"{generator} epochs") as bar:
@@ -326,20 +327,33 @@ def prepare_dataset(config: dict, dataset: str, out_dir: str) -> None:
 def fetch_clip(config: dict, out_model: str) -> None:
     """Resolve clip.pretrained (a file, or an open_clip tag) once, and store its state dict."""
     from clipgan.clip import load_clip
+    from clipgan.io import MissingAssetError, UnsafeCheckpointError
 
-    model, _ = load_clip(cfgs.clip_spec(config), "cpu")
+    spec = cfgs.clip_spec(config)
+    try:
+        model, _ = load_clip(spec, "cpu")
+    except (MissingAssetError, UnsafeCheckpointError, ValueError):
+        raise
+    except Exception as err:  # open_clip / huggingface_hub raise many kinds for "could not download"
+        raise MissingAssetError(
+            f"clip.pretrained: the weights {spec.pretrained!r} of {spec.model} could not be fetched "
+            f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). On a machine with internet "
+            "access run the clip_fetch rule, or download the open_clip checkpoint yourself and set clip.pretrained "
+            "to its path.") from err
     save_torch(model.state_dict(), out_model)
-    log.info("stored CLIP %s (%s) in %s", config["clip"]["model"], config["clip"].get("pretrained"), out_model)
+    log.info("stored CLIP %s (%s) in %s", spec.model, spec.pretrained, out_model)
 
 
 def fetch_generator(config: dict, generator: str, out_dir: str) -> None:
-    from clipgan.generators import kinds
+    """Fetch a pretrained generator's weights (biggan, stylegan2) into `out_dir`, checked and weights-only."""
+    from clipgan.assets import FETCHERS
+    from clipgan.io import atomic_dir
 
     kind = config["generators"][generator]["kind"]
-    if kind not in kinds():
-        raise NotImplementedError(f"generators.{generator}.kind: generator kind {kind!r} cannot be loaded by this "
-                                  f"version of clipgan (available kinds: {', '.join(kinds())})")
-    raise NotImplementedError(f"generators.{generator}: kind {kind!r} is trained in the pipeline, not fetched")
+    if kind not in FETCHERS:
+        raise ValueError(f"generators.{generator}: kind {kind!r} is trained in the pipeline, not fetched")
+    with atomic_dir(out_dir) as tmp:
+        FETCHERS[kind](config["generators"][generator], f"generators.{generator}", tmp)
 
 
 def generator_samples_stage(config: dict, generator: str, weights: str, out_samples: str, device) -> None:
@@ -353,8 +367,6 @@ def generator_samples_stage(config: dict, generator: str, weights: str, out_samp
 
 def fetch_judge_weights(arch: str, out_weights: str) -> None:
     """torchvision's default ImageNet weights for `arch` (IMAGENET1K_V2 for resnet50)."""
-    import torchvision
+    from clipgan.assets import fetch_imagenet_resnet
 
-    weights = torchvision.models.get_model_weights(arch).DEFAULT
-    save_torch(weights.get_state_dict(progress=False), out_weights)
-    log.info("stored %s weights %s in %s", arch, weights, out_weights)
+    fetch_imagenet_resnet(arch, out_weights)

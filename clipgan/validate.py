@@ -60,6 +60,9 @@ def reference_errors(config: dict) -> list[str]:
     for i, name in enumerate(config.get("judge", {}).get("datasets", [])):
         if name not in datasets:
             out.append(f"judge.datasets.{i}: {name!r} is not a defined dataset {sorted(datasets)}")
+        elif datasets[name].get("labelled", True) is False:
+            out.append(f"judge.datasets.{i}: {name!r} is unlabelled (datasets.{name}.labelled: false); the judge "
+                       "needs labelled scenes")
     control = config.get("report", {}).get("control_prompt", "")
     if control and control not in config.get("prompts", {}):
         out.append(f"report.control_prompt: {control!r} is not a prompt id {sorted(config.get('prompts', {}))}")

@@ -23,6 +23,7 @@ from clipgan.io import MissingAssetError, write_image
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_SKIPPED_SHARE = 0.05
+UNLABELLED = "unlabelled"  # the one class folder of an unlabelled dataset (DCGAN training only)
 
 
 class DatasetError(ValueError):
@@ -55,9 +56,13 @@ def import_dataset(spec: dict, name: str, classes: list[str], size: int, out_dir
             root = _kaggle_root(spec, key)
         else:
             raise ValueError(f"{key}.source: {source!r} is not an external source")
+        share = spec.get("max_skipped_share", DEFAULT_MAX_SKIPPED_SHARE)
+        if not spec.get("labelled", True):  # a pile of scenery images: every file under the split folders
+            return import_folder(root, spec.get("splits", {"train": "."}), {".": UNLABELLED}, size, Path(out_dir),
+                                 max_skipped_share=share, what=key)
         return import_folder(root, spec.get("splits", {"train": "train", "test": "test"}),
                              spec.get("class_map", {c: c for c in classes}), size, Path(out_dir),
-                             max_skipped_share=spec.get("max_skipped_share", DEFAULT_MAX_SKIPPED_SHARE), what=key)
+                             max_skipped_share=share, what=key)
 
 
 def _local_root(spec: dict, key: str, scratch: Path) -> Path:
@@ -114,7 +119,7 @@ def import_folder(root: Path, splits: dict[str, str], class_map: dict[str, str],
                 except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
                     skipped.append(f"{path}: {type(err).__name__}: {err}")
                     continue
-                rel = Path(split) / cls / f"{folder_name}_{len(rows):06d}.png"
+                rel = Path(split) / cls / f"{Path(folder_name).name or 'image'}_{len(rows):06d}.png"
                 write_image(image, out_dir / rel)
                 rows.append({"path": rel.as_posix(), "split": split, "class": cls,
                              "source": str(path.relative_to(root))})

@@ -42,6 +42,7 @@ class SearchConfig:
     select: str = "typical"  # how one image is picked from a restart's final front
     realism_hinge: bool = True  # f2 = max(realism - median realism of prior samples, 0)
     n_augment: int = 0  # >0: fitness averages CLIP over this many random crops/flips
+    prior_samples: int = 128  # prior draws whose median realism is the hinge (typical realism)
     seed: int = 0
 
 
@@ -138,7 +139,7 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
 
     t0 = time.perf_counter()
     # the generator's typical realism: median over a fixed draw from its prior
-    prior = generator.sample_latents(max(cfg.pop_size, 128), np.random.default_rng(cfg.seed + 7))
+    prior = generator.sample_latents(cfg.prior_samples, np.random.default_rng(cfg.seed + 7))
     tau = float(np.median(evaluator.images_and_objectives(prior)[0][:, 1]))
     initial_best = np.full(cfg.restarts, np.nan)
     n_evals = np.zeros(cfg.restarts, int)

@@ -1,0 +1,305 @@
+"""StyleGAN2 generator in plain PyTorch (no compiled ops), loading rosinality-format checkpoints.
+
+The module tree mirrors the checkpoint layout of rosinality/stylegan2-pytorch (`g_ema`), so
+its state dict loads key for key; shapes are read from the checkpoint, so any size and
+channel multiplier works (the study's LSUN church model is 256 px, config-f). The resampling
+filters (upfirdn2d) are written with zero insertion, padding and a depthwise convolution.
+
+The search moves one W vector per image (broadcast to every layer), inside a box fitted to
+the truncated prior; the per-layer noise is the checkpoint's fixed noise buffers, so a
+latent always gives the same image. Realism is the squared distance to the checkpoint's
+`latent_avg`, per dimension: the search keeps images about as close to the average as
+typical samples are.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from clipgan.generators.base import register
+
+BLUR = (1.0, 3.0, 3.0, 1.0)
+
+
+def _kernel(taps=BLUR, gain: float = 1.0) -> torch.Tensor:
+    k = torch.tensor(taps)
+    k = torch.outer(k, k)
+    return k / k.sum() * gain
+
+
+def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1, pad: tuple[int, int] = (0, 0)):
+    """Upsample by zero insertion, pad (negative crops), FIR-filter (true convolution), downsample."""
+    b, c, h, w = x.shape
+    if up > 1:
+        x = x.view(b, c, h, 1, w, 1)
+        x = F.pad(x, (0, up - 1, 0, 0, 0, up - 1))
+        x = x.view(b, c, h * up, w * up)
+    p0, p1 = pad
+    x = F.pad(x, (p0, p1, p0, p1))
+    weight = torch.flip(kernel, (0, 1)).to(x)[None, None].expand(c, 1, *kernel.shape)
+    x = F.conv2d(x, weight, groups=c)
+    return x[:, :, ::down, ::down] if down > 1 else x
+
+
+class Blur(nn.Module):
+    def __init__(self, pad: tuple[int, int], gain: float = 1.0):
+        super().__init__()
+        self.register_buffer("kernel", _kernel(gain=gain))
+        self.pad = pad
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return upfirdn2d(x, self.kernel, pad=self.pad)
+
+
+class Upsample(nn.Module):
+    def __init__(self, factor: int = 2):
+        super().__init__()
+        self.factor = factor
+        self.register_buffer("kernel", _kernel(gain=factor ** 2))
+        p = self.kernel.shape[0] - factor
+        self.pad = ((p + 1) // 2 + factor - 1, p // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return upfirdn2d(x, self.kernel, up=self.factor, pad=self.pad)
+
+
+class EqualLinear(nn.Module):
+    """A linear layer with its weights scaled at run time (equalised learning rate)."""
+
+    def __init__(self, n_in: int, n_out: int, lr_mul: float = 1.0, activate: bool = False, bias_init: float = 0.0):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(n_out, n_in) / lr_mul)
+        self.bias = nn.Parameter(torch.full((n_out,), float(bias_init)))
+        self.scale, self.lr_mul, self.activate = lr_mul / math.sqrt(n_in), lr_mul, activate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.linear(x, self.weight * self.scale, self.bias * self.lr_mul)
+        return F.leaky_relu(out, 0.2) * math.sqrt(2) if self.activate else out
+
+
+class PixelNorm(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(1, keepdim=True) + 1e-8)
+
+
+class ModulatedConv2d(nn.Module):
+    def __init__(self, c_in: int, c_out: int, k: int, style_dim: int, demodulate: bool = True, upsample: bool = False):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(1, c_out, c_in, k, k))
+        if upsample:  # conv_transpose gives 2H+1; the blur brings it to 2H
+            p = (len(BLUR) - 2) - (k - 1)
+            self.blur = Blur(((p + 1) // 2 + 1, p // 2 + 1), gain=4.0)
+        self.modulation = EqualLinear(style_dim, c_in, bias_init=1.0)
+        self.scale, self.k, self.demodulate, self.upsample = 1 / math.sqrt(c_in * k * k), k, demodulate, upsample
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        b, c_in, h, w = x.shape
+        s = self.modulation(style).view(b, 1, c_in, 1, 1)
+        weight = self.scale * self.weight * s  # (B, out, in, k, k)
+        if self.demodulate:
+            weight = weight * torch.rsqrt(weight.pow(2).sum((2, 3, 4), keepdim=True) + 1e-8)
+        c_out = weight.shape[1]
+        x = x.reshape(1, b * c_in, h, w)
+        if self.upsample:
+            weight = weight.transpose(1, 2).reshape(b * c_in, c_out, self.k, self.k)
+            out = F.conv_transpose2d(x, weight, stride=2, padding=0, groups=b)
+            return self.blur(out.view(b, c_out, out.shape[-2], out.shape[-1]))
+        out = F.conv2d(x, weight.reshape(b * c_out, c_in, self.k, self.k), padding=self.k // 2, groups=b)
+        return out.view(b, c_out, h, w)
+
+
+class NoiseInjection(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        return x + self.weight * noise
+
+
+class BiasLeakyReLU(nn.Module):
+    """Adds a per-channel bias, then leaky ReLU (0.2) scaled by sqrt(2) (rosinality's FusedLeakyReLU)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.leaky_relu(x + self.bias.view(1, -1, 1, 1), 0.2) * math.sqrt(2)
+
+
+class StyledConv(nn.Module):
+    def __init__(self, c_in: int, c_out: int, k: int, style_dim: int, upsample: bool = False):
+        super().__init__()
+        self.conv = ModulatedConv2d(c_in, c_out, k, style_dim, upsample=upsample)
+        self.noise = NoiseInjection()
+        self.activate = BiasLeakyReLU(c_out)
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        return self.activate(self.noise(self.conv(x, style), noise))
+
+
+class ToRGB(nn.Module):
+    def __init__(self, c_in: int, style_dim: int, upsample: bool = True):
+        super().__init__()
+        if upsample:
+            self.upsample = Upsample(2)
+        self.conv = ModulatedConv2d(c_in, 3, 1, style_dim, demodulate=False)
+        self.bias = nn.Parameter(torch.zeros(1, 3, 1, 1))
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
+        out = self.conv(x, style) + self.bias
+        return out + self.upsample(skip) if skip is not None else out
+
+
+class ConstantInput(nn.Module):
+    def __init__(self, channels: int, size: int = 4):
+        super().__init__()
+        self.input = nn.Parameter(torch.randn(1, channels, size, size))
+
+    def forward(self, batch: int) -> torch.Tensor:
+        return self.input.expand(batch, -1, -1, -1)
+
+
+@dataclass
+class StyleGAN2Arch:
+    size: int = 256
+    style_dim: int = 512
+    n_mlp: int = 8
+    lr_mlp: float = 0.01
+    channels: dict[int, int] = field(default_factory=lambda: {4: 512, 8: 512, 16: 512, 32: 512, 64: 512,
+                                                              128: 256, 256: 128})
+
+    @property
+    def log_size(self) -> int:
+        return int(math.log2(self.size))
+
+    @property
+    def n_latent(self) -> int:
+        return self.log_size * 2 - 2
+
+    @classmethod
+    def config_f(cls, size: int = 256, channel_multiplier: int = 2) -> "StyleGAN2Arch":
+        base = {4: 512, 8: 512, 16: 512, 32: 512, 64: 256, 128: 128, 256: 64, 512: 32, 1024: 16}
+        channels = {r: (c if r <= 32 else c * channel_multiplier) for r, c in base.items() if r <= size}
+        return cls(size=size, channels=channels)
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> "StyleGAN2Arch":
+        """Read the architecture off a g_ema state dict's key names and shapes."""
+        n_mlp = len([k for k in state if re.fullmatch(r"style\.\d+\.weight", k)])
+        n_blocks = len([k for k in state if re.fullmatch(r"to_rgbs\.\d+\.bias", k)])
+        channels = {4: state["input.input"].shape[1]}
+        for j in range(n_blocks):
+            channels[2 ** (j + 3)] = state[f"convs.{2 * j}.conv.weight"].shape[1]
+        return cls(size=2 ** (n_blocks + 2), style_dim=state["style.1.weight"].shape[0], n_mlp=n_mlp,
+                   channels=channels)
+
+
+class StyleGAN2Net(nn.Module):
+    """The synthesis and mapping networks, with rosinality's module names."""
+
+    def __init__(self, arch: StyleGAN2Arch):
+        super().__init__()
+        self.arch = arch
+        d, ch = arch.style_dim, arch.channels
+        self.style = nn.Sequential(PixelNorm(), *[EqualLinear(d, d, lr_mul=arch.lr_mlp, activate=True)
+                                                  for _ in range(arch.n_mlp)])
+        self.input = ConstantInput(ch[4])
+        self.conv1 = StyledConv(ch[4], ch[4], 3, d)
+        self.to_rgb1 = ToRGB(ch[4], d, upsample=False)
+        self.convs, self.to_rgbs = nn.ModuleList(), nn.ModuleList()
+        self.noises = nn.Module()
+        c_prev = ch[4]
+        for i in range(3, arch.log_size + 1):
+            c = ch[2 ** i]
+            self.convs.append(StyledConv(c_prev, c, 3, d, upsample=True))
+            self.convs.append(StyledConv(c, c, 3, d))
+            self.to_rgbs.append(ToRGB(c, d))
+            c_prev = c
+        for i in range(arch.log_size * 2 - 3):
+            res = 2 ** ((i + 5) // 2)
+            self.noises.register_buffer(f"noise_{i}", torch.randn(1, 1, res, res))
+
+    def mapping(self, z: torch.Tensor) -> torch.Tensor:
+        return self.style(z)
+
+    def synthesis(self, w: torch.Tensor) -> torch.Tensor:
+        """(B, style_dim) W or (B, n_latent, style_dim) W+ -> (B, 3, size, size), nominally [-1, 1]."""
+        if w.dim() == 2:
+            w = w[:, None].expand(-1, self.arch.n_latent, -1)
+        noise = [getattr(self.noises, f"noise_{i}") for i in range(self.arch.log_size * 2 - 3)]
+        x = self.input(w.shape[0])
+        x = self.conv1(x, w[:, 0], noise[0])
+        skip = self.to_rgb1(x, w[:, 1])
+        for j, to_rgb in enumerate(self.to_rgbs):
+            x = self.convs[2 * j](x, w[:, 2 * j + 1], noise[2 * j + 1])
+            x = self.convs[2 * j + 1](x, w[:, 2 * j + 2], noise[2 * j + 2])
+            skip = to_rgb(x, w[:, 2 * j + 3], skip)
+        return skip
+
+
+def load_stylegan2_net(state: dict, strict: bool = True) -> StyleGAN2Net:
+    """Build the network for a g_ema state dict and load it; fails listing keys that do not fit."""
+    net = StyleGAN2Net(StyleGAN2Arch.from_state_dict(state))
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    noise_only = all(k.startswith("noises.") for k in missing)
+    if unexpected or (missing and (strict or not noise_only)):
+        raise ValueError(f"not a rosinality StyleGAN2 g_ema state dict: missing {missing[:8]}, unexpected "
+                         f"{unexpected[:8]}")
+    return net
+
+
+class StyleGAN2:
+    """A pretrained StyleGAN2 behind the generator interface (see clipgan.generators.base)."""
+
+    def __init__(self, checkpoint: dict, device: str | torch.device = "cpu", truncation: float = 0.7,
+                 prior_samples: int = 4096, seed: int = 0):
+        self.device = torch.device(device)
+        self.net = load_stylegan2_net(checkpoint["g_ema"]).to(self.device).eval().requires_grad_(False)
+        d = self.net.arch.style_dim
+        avg = checkpoint.get("latent_avg")
+        if avg is None:  # checkpoints without it: the mean of mapped prior samples, as rosinality's mean_latent
+            with torch.no_grad():
+                g = torch.Generator().manual_seed(seed)
+                avg = self.net.mapping(torch.randn(prior_samples, d, generator=g).to(self.device)).mean(0)
+        self.latent_avg = avg.reshape(d).float().to(self.device)
+        self.truncation = truncation
+        self.latent_dim, self.image_size = d, self.net.arch.size
+        prior = self.sample_latents(prior_samples, np.random.default_rng(seed), clip_to_bounds=False)
+        low, high = np.quantile(prior, 0.005, axis=0), np.quantile(prior, 0.995, axis=0)
+        margin = 0.1 * (high - low)
+        self.bounds = ((low - margin).astype(np.float32), (high + margin).astype(np.float32))
+
+    @torch.no_grad()
+    def sample_latents(self, n: int, rng: np.random.Generator, clip_to_bounds: bool = True) -> np.ndarray:
+        """W vectors: z ~ N(0, I) through the mapping network, truncated toward latent_avg."""
+        z = torch.from_numpy(rng.standard_normal((n, self.latent_dim)).astype(np.float32)).to(self.device)
+        w = self.latent_avg + self.truncation * (self.net.mapping(z) - self.latent_avg)
+        w = w.float().cpu().numpy()
+        return np.clip(w, *self.bounds) if clip_to_bounds else w
+
+    @torch.no_grad()
+    def __call__(self, latents: torch.Tensor) -> torch.Tensor:
+        return self.net.synthesis(latents.to(self.device, torch.float32)).clamp(-1, 1)
+
+    @torch.no_grad()
+    def realism(self, latents: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        return (latents.to(self.device, torch.float32) - self.latent_avg).pow(2).mean(1)
+
+
+@register("stylegan2")
+def build_stylegan2(path: str, settings: dict, device: str | torch.device = "cpu") -> StyleGAN2:
+    from pathlib import Path
+
+    from clipgan.io import load_torch
+
+    file = Path(path) / "weights.pt" if Path(path).is_dir() else Path(path)
+    return StyleGAN2(load_torch(file), device=device, truncation=float(settings.get("truncation", 0.7)))

@@ -1,0 +1,185 @@
+"""Pretrained generator kinds: files in the real formats load, build, generate and can be searched."""
+
+import json
+import types
+
+import numpy as np
+import pytest
+import torch
+
+from assets import TINY_BIGGAN, TINY_STYLEGAN2, biggan_folder, stylegan2_checkpoint
+from clipgan.assets import fetch_biggan, fetch_stylegan2
+from clipgan.generators import build_generator, kinds
+from clipgan.generators.biggan import BigGANArch
+from clipgan.generators.stylegan2 import StyleGAN2Arch, StyleGAN2Net
+from clipgan.io import MissingAssetError, UnsafeCheckpointError, sha256_file
+from conftest import REPO
+
+MANIFEST = REPO.parent / "shared" / "fixtures" / "stylegan2_church_g_ema_manifest.json"
+
+
+def test_all_kinds_are_registered():
+    assert kinds() == ["biggan", "dcgan", "stylegan2"]
+
+
+def _manifest():
+    if not MANIFEST.exists():  # the manifest's facts, kept in the test if the shared folder is absent
+        pytest.skip("shared/fixtures manifest not present")
+    return json.loads(MANIFEST.read_text())
+
+
+def test_stylegan2_church_state_dict_equals_the_manifest():
+    manifest = _manifest()
+    state = StyleGAN2Net(StyleGAN2Arch.config_f(256, 2)).state_dict()
+    assert [(k, list(v.shape)) for k, v in state.items()] == [(k, s) for k, s, _ in manifest["state_dict"]]
+    assert sum(v.numel() for v in state.values()) == manifest["num_state_dict_elements"]
+    assert StyleGAN2Arch.from_state_dict(state).channels == {int(r): c for r, c in manifest["channels"].items()
+                                                             if int(r) <= 256}
+
+
+@pytest.mark.slow
+def test_stylegan2_church_checkpoint_loads_generates_256px_and_searches(tmp_path, tiny_clip_config):
+    from clipgan.clip import ClipScorer, ClipSpec, load_clip
+    from clipgan.search import SearchConfig, run_search
+
+    ckpt = stylegan2_checkpoint(tmp_path / "stylegan2-church-config-f.pt")
+    settings = {"kind": "stylegan2", "weights": str(ckpt), "truncation": 0.7}
+    fetch_stylegan2(settings, "generators.church", tmp_path / "model")
+    gen = build_generator("stylegan2", str(tmp_path / "model"), settings)
+    assert gen.image_size == 256 and gen.latent_dim == 512
+    w = gen.sample_latents(1, np.random.default_rng(0))
+    image = gen(torch.from_numpy(w))
+    assert image.shape == (1, 3, 256, 256) and image.isfinite().all()
+    assert torch.equal(image, gen(torch.from_numpy(w)))  # fixed noise: a latent is one image
+
+    clip, tok = load_clip(ClipSpec(model="clipgan-tiny", config_file=str(tiny_clip_config)))
+    cfg = SearchConfig(restarts=1, pop_size=4, generations=2, eval_batch=4, prior_samples=4)
+    result = run_search(gen, ClipScorer(clip, tok, "a church"), cfg)
+    assert result.images.shape == (1, 3, 256, 256) and result.n_evals[0] == 8
+
+
+def test_tiny_stylegan2_in_the_same_layout(tmp_path):
+    arch = StyleGAN2Arch(**TINY_STYLEGAN2)
+    ckpt = stylegan2_checkpoint(tmp_path / "tiny.pt", arch)
+    fetch_stylegan2({"weights": str(ckpt)}, "generators.g", tmp_path / "model")
+    gen = build_generator("stylegan2", str(tmp_path / "model"), {"truncation": 0.5})
+    latents = gen.sample_latents(3, np.random.default_rng(1))
+    assert (latents >= gen.bounds[0]).all() and (latents <= gen.bounds[1]).all()
+    images = gen(torch.from_numpy(latents))
+    assert images.shape == (3, 3, 32, 32) and images.abs().max() <= 1
+    realism = gen.realism(torch.from_numpy(latents), images)
+    assert realism.shape == (3,) and (realism >= 0).all()
+    source = json.loads((tmp_path / "model" / "source.json").read_text())
+    assert source["sha256"] == sha256_file(ckpt) and source["arch"]["size"] == 32
+
+
+def test_stylegan2_checkpoint_saved_by_training_needs_the_pickle_opt_in(tmp_path):
+    arch = StyleGAN2Arch(**TINY_STYLEGAN2)
+    ckpt = stylegan2_checkpoint(tmp_path / "train.pt", arch, extra={"args": types.SimpleNamespace(size=32)})
+    with pytest.raises(UnsafeCheckpointError, match=r"generators.g.trust_pickle: true and generators.g.sha256"):
+        fetch_stylegan2({"weights": str(ckpt)}, "generators.g", tmp_path / "model")
+    fetch_stylegan2({"weights": str(ckpt), "trust_pickle": True, "sha256": sha256_file(ckpt)}, "generators.g",
+                    tmp_path / "model")
+    assert "args" not in torch.load(tmp_path / "model" / "weights.pt", weights_only=True)
+
+
+def test_stylegan2_checkpoint_without_noise_buffers_still_loads(tmp_path, caplog):
+    ckpt = stylegan2_checkpoint(tmp_path / "old.pt", StyleGAN2Arch(**TINY_STYLEGAN2), noise_buffers=False)
+    fetch_stylegan2({"weights": str(ckpt)}, "generators.g", tmp_path / "model")
+    assert "no noise buffers" in caplog.text
+
+
+def test_a_file_that_is_not_stylegan2_is_refused_with_its_keys(tmp_path):
+    path = tmp_path / "dcgan.pt"
+    torch.save({"generator": {"net.0.weight": torch.zeros(1)}}, path)
+    with pytest.raises(ValueError, match=r"generators.g: .* has no 'g_ema' \(top-level keys: \['generator'\]\)"):
+        fetch_stylegan2({"weights": str(path)}, "generators.g", tmp_path / "model")
+
+
+def test_biggan_folder_loads_and_one_gene_is_one_class(tmp_path):
+    folder = biggan_folder(tmp_path / "biggan-deep-tiny")
+    settings = {"kind": "biggan", "weights": str(folder), "truncation": 0.4, "imagenet_classes": [970, 978]}
+    fetch_biggan(settings, "generators.b", tmp_path / "model")
+    gen = build_generator("biggan", str(tmp_path / "model"), settings)
+    assert gen.latent_dim == TINY_BIGGAN["z_dim"] + 2 and gen.image_size == 32
+    latents = torch.from_numpy(gen.sample_latents(4, np.random.default_rng(0)))
+    assert (latents[:, :16].abs() <= 0.8).all()  # truncated at 2 sd, times the truncation
+    images = gen(latents)
+    assert images.shape == (4, 3, 32, 32) and images.isfinite().all()
+    genes = torch.tensor([[0.9, 0.1], [0.55, 0.45], [0.5, 0.5]])
+    vectors = gen.class_vectors(genes)
+    assert vectors[0, 970] > 0.9999 and vectors[0].sum() == pytest.approx(1)
+    assert 0.7 < vectors[1, 970] < 0.99 and vectors[2, 978] == pytest.approx(0.5)
+
+
+def test_biggan_weights_that_do_not_fit_the_config_are_refused(tmp_path):
+    folder = biggan_folder(tmp_path / "b")
+    config = json.loads((folder / "config.json").read_text())
+    config["channel_width"] = 16
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="do not fit config.json: size mismatch for"):
+        fetch_biggan({"weights": str(folder)}, "generators.b", tmp_path / "model")
+
+
+def test_full_size_biggan_deep_256_builds():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from clipgan.generators.biggan import BigGANNet
+
+    net = BigGANNet(BigGANArch()).eval().requires_grad_(False)
+    with torch.inference_mode(), FlopCounterMode(display=False) as flops:
+        image = net(torch.zeros(1, 128), torch.zeros(1, 1000), 0.4)
+    assert image.shape == (1, 3, 256, 256)
+    assert flops.get_total_flops() == pytest.approx(77.7e9, rel=0.01)  # the published model's count
+
+
+# ---------------------------------------------------------------------------------------------
+# missing assets fail at once, naming the key and the way to provide them
+
+
+@pytest.mark.parametrize("fetch, settings, message", [
+    (fetch_stylegan2, {}, r"generators.g: no weights configured. Set generators.g.weights to the local path of a "
+                          r"rosinality-format StyleGAN2 checkpoint"),
+    (fetch_stylegan2, {"weights": "/nowhere/church.pt"}, r"generators.g.weights: /nowhere/church.pt not found"),
+    (fetch_biggan, {"weights": "/nowhere"}, r"generators.g.weights: /nowhere/pytorch_model.bin not found. It "
+                                            r"should be a folder with config.json and pytorch_model.bin"),
+    (fetch_stylegan2, {"url": "https://example.invalid/church.pt"}, r"CLIPGAN_OFFLINE=1 forbids downloading"),
+])
+def test_missing_generator_weights(tmp_path, monkeypatch, fetch, settings, message):
+    monkeypatch.setenv("CLIPGAN_OFFLINE", "1")
+    with pytest.raises(MissingAssetError, match=message):
+        fetch(settings, "generators.g", tmp_path / "model", downloads=tmp_path / "downloads")
+    assert not (tmp_path / "model").exists()
+
+
+def test_missing_clip_tag_offline_says_how_to_go_local(tmp_path, monkeypatch):
+    from clipgan.pipeline import fetch_clip
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    config = {"clip": {"model": "ViT-B-32", "pretrained": "laion2b_s34b_b79k"}}
+    with pytest.raises(MissingAssetError, match=r"clip.pretrained: the weights 'laion2b_s34b_b79k' of ViT-B-32 "
+                                                r"could not be fetched.*set clip.pretrained to its path"):
+        fetch_clip(config, str(tmp_path / "clip.pt"))
+
+
+def test_missing_judge_imagenet_weights_offline(tmp_path, monkeypatch):
+    from clipgan.assets import fetch_imagenet_resnet
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("CLIPGAN_OFFLINE", "1")
+    with pytest.raises(MissingAssetError, match=r"judge.imagenet_weights: the resnet18 ImageNet weights .* Put "
+                                                r"resnet18-f37072fd.pth there .* or set judge.weights"):
+        fetch_imagenet_resnet("resnet18", tmp_path / "out.pt", downloads=tmp_path / "downloads")
+
+
+def test_judge_imagenet_weights_from_the_torch_hub_cache(tmp_path, monkeypatch):
+    from assets import torchvision_hub_cache
+    from clipgan.assets import fetch_imagenet_resnet
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("CLIPGAN_OFFLINE", "1")
+    cached = torchvision_hub_cache(tmp_path / "torch", "resnet18")
+    fetch_imagenet_resnet("resnet18", tmp_path / "out.pt")
+    stored = torch.load(tmp_path / "out.pt", weights_only=True)
+    assert torch.equal(stored["fc.weight"], torch.load(cached, weights_only=True)["fc.weight"])
