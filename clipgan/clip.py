@@ -118,9 +118,9 @@ class ClipScorer:
             x = F.interpolate(x, size=(self.size, self.size), mode="bicubic", antialias=True, align_corners=False)
         return (x - self.mean) / self.std
 
-    def _augment(self, images: torch.Tensor, k: int) -> torch.Tensor:
+    def _augment(self, images: torch.Tensor, k: int, held_out: bool = False) -> torch.Tensor:
         """Random crop (70-100% side) resized back, and a random flip; same draw for a batch."""
-        g = torch.Generator().manual_seed(self.augment_seed * 1000 + k)
+        g = torch.Generator().manual_seed(self.augment_seed * 1000 + k + (500 if held_out else 0))
         n, _, h, w = images.shape
         side = int(h * (0.7 + 0.3 * torch.rand(1, generator=g).item()))
         top = int(torch.randint(0, h - side + 1, (1,), generator=g))
@@ -131,10 +131,15 @@ class ClipScorer:
         return crop
 
     @torch.no_grad()
-    def __call__(self, images: torch.Tensor, augmented: bool | None = None) -> torch.Tensor:
-        """(N,) cosine similarities; `augmented` overrides the scorer's default."""
+    def __call__(self, images: torch.Tensor, augmented: bool | None = None, held_out: bool = False) -> torch.Tensor:
+        """(N,) cosine similarities; `augmented` overrides the scorer's default.
+
+        `held_out` draws the views from a stream the fitness never sees (8 of them), so an
+        augmented score reported for a search's result is not the one it optimised.
+        """
         use_aug = self.n_augment > 0 if augmented is None else augmented
-        views = [self._augment(images, k) for k in range(max(self.n_augment, 4))] if use_aug else [images]
+        n_views = 8 if held_out else max(self.n_augment, 4)
+        views = [self._augment(images, k, held_out) for k in range(n_views)] if use_aug else [images]
         scores = torch.zeros(images.shape[0], device=self.device)
         for view in views:
             feats = self.model.encode_image(self.preprocess(view))

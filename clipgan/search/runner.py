@@ -51,7 +51,7 @@ class SearchResult:
     latents: np.ndarray  # (R, D) the picked latent of each restart
     images: torch.Tensor  # (R, 3, H, W) in [-1, 1], on the CPU
     clip_score: np.ndarray  # (R,) plain CLIP cosine of the picked image
-    clip_score_augmented: np.ndarray  # (R,) CLIP cosine averaged over random views
+    clip_score_augmented: np.ndarray  # (R,) CLIP cosine averaged over 8 random views the fitness never saw
     realism: np.ndarray  # (R,)
     initial_clip_score: np.ndarray  # (R,) best plain CLIP cosine in each restart's first population
     n_evals: np.ndarray  # (R,) evaluations used per restart
@@ -182,7 +182,7 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
     F_final, images = evaluator.images_and_objectives(latents, keep_images=True)
 
     def final_scores(augmented: bool) -> np.ndarray:
-        return np.concatenate([scorer(images[s:s + cfg.eval_batch].to(device), augmented=augmented)
+        return np.concatenate([scorer(images[s:s + cfg.eval_batch].to(device), augmented=augmented, held_out=True)
                                .float().cpu().numpy() for s in range(0, len(images), cfg.eval_batch)])
 
     # the fitness was the plain score unless the search averaged over augmentations

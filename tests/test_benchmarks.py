@@ -1,0 +1,44 @@
+"""The benchmark scripts run and print their tables (quick settings; the numbers are for people, not asserts)."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+
+def run(*args, timeout=900):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}  # the library, installed or not
+    out = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+    print(out.stdout)
+    return out.stdout.strip().splitlines()
+
+
+@pytest.mark.slow
+def test_search_speed_prints_its_tracking_line():
+    lines = run("benchmarks/search_speed.py", "--restarts", "2", "--pop", "4", "--generations", "2",
+                "--seconds", "0.2")
+    assert re.fullmatch(r"device=cpu search/limit=[\d.]+ search/reference=[\d.]+", lines[-1])
+
+
+@pytest.mark.slow
+def test_gpu_check_runs_the_full_size_architectures():
+    lines = run("benchmarks/gpu_check.py", "--device", "cpu", "--smoke")
+    table = "\n".join(lines)
+    for model in ("DCGAN-64", "BigGAN-deep-256", "StyleGAN2-church-256", "ResNet50 judge"):
+        assert re.search(rf"^{re.escape(model)}\s+[\d.]+\s+\d+\s+[\d.]+", table, re.M), model
+    assert lines[-1].startswith("device=cpu ")
+
+
+@pytest.mark.slow
+def test_search_quality_compares_at_equal_budget(demo_study):
+    lines = run("benchmarks/search_quality.py", "--study", str(demo_study), "--budget", "64", "--restarts", "2",
+                "--seeds", "1", "--prompts", "a landscape")
+    table = "\n".join(lines)
+    for variant in ("clipgan", "clipgan, clip pick", "CLIP-GLaSS GA", "CLIP-GLaSS GA +aug"):
+        assert re.search(rf"^{re.escape(variant)}\s+\d+\s+[\d.]+ \[", table, re.M), variant
+    assert re.fullmatch(r"clipgan-minus-reference plain=[-+][\d.]+ augmented=[-+][\d.]+", lines[-1])
