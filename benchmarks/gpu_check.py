@@ -129,7 +129,8 @@ def main() -> None:
     print(f"{'model':<22} {'params M':>9} {'px':>4} {'G+CLIP img/s':>13} {'search evals/s':>15} {'peak GiB':>9}")
     for label, params, px, forward, search, peak in rows:
         print(f"{label:<22} {params:>9.1f} {px:>4} {forward:>13.1f} {search:>15.1f} {peak:>9.2f}")
-    print(f"{'ResNet50 judge':<22} {judge_params:>9.1f} {224:>4} {judge_images_per_s:>13.1f} {'':>15} {judge_peak:>9.2f}")
+    print(f"{'ResNet50 judge':<22} {judge_params:>9.1f} {224:>4} {judge_images_per_s:>13.1f} {'':>15} "
+          f"{judge_peak:>9.2f}")
     print(f"device={device.type} " + " ".join(f"{label}={forward:.1f}img/s" for label, _, _, forward, _, _ in rows))
 
 
