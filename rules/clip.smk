@@ -14,6 +14,8 @@ rule clip_train:
         metrics="results/clip/metrics.json",
     params:
         settings=config["clip"],
+    # every search waits for CLIP: start it before the other long jobs (demo: 2 cores)
+    priority: 10
     log:
         "logs/clip/train.log",
     benchmark:

@@ -82,3 +82,11 @@ def test_clip_stage_is_deterministic_for_a_seed(tiny_clip_config, tmp_path):
         weights.append(torch.load(tmp_path / f"clip{run}.pt", weights_only=True))
     for key in weights[0]:
         assert torch.equal(weights[0][key], weights[1][key]), key
+
+
+@pytest.mark.parametrize("prompt", ["un paysage d'été à Genève", "日本の美しい風景", "a landscape 🌄🏔️",
+                                    "ландшафт\twith\nnewlines", "Ω≈ç√∫ \u200b zero-width"])
+def test_any_unicode_prompt_scores(tiny_clip_config, prompt):
+    model, tok = load_clip(ClipSpec(model="clipgan-tiny", config_file=str(tiny_clip_config)))
+    score = ClipScorer(model, tok, prompt)(torch.rand(2, 3, 32, 32) * 2 - 1)
+    assert score.shape == (2,) and torch.isfinite(score).all()

@@ -38,7 +38,7 @@ class ToyGenerator:
 class ToyScorer:
     """'CLIP' prefers bright images: score = first-pixel value."""
 
-    def __call__(self, images, augmented=None):
+    def __call__(self, images, augmented=None, held_out=False):
         return images[:, 0, 0, 0].float()
 
 

@@ -180,3 +180,13 @@ def test_one_generator_branch_target_plans_only_that_generator(tmp_path):
     assert all("dcgan_city" not in wc for _, wc in jobs), jobs
     assert {"dcgan_train", "search_latents", "unguided_sample", "judge_classify"} <= {r for r, _ in jobs}
     assert not {"table_build", "bias_compute", "report_html"} & {r for r, _ in jobs}
+
+
+def test_prompt_texts_never_reach_paths(tmp_path):
+    config = yaml.safe_load((REPO / "demo" / "config.yaml").read_text())
+    config["prompts"] = {"beautiful": "un beau paysage/../../etc ☀️ 日本", "landscape": "a landscape"}
+    study = write_study(tmp_path, config)
+    out = snakemake("-n", "--cores", "1", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"))
+    assert out.returncode == 0, out.stderr
+    assert "results/search/dcgan_nature/beautiful/search.parquet" in out.stdout
+    assert "etc" not in out.stdout and "日本" not in out.stdout
