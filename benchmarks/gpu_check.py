@@ -16,13 +16,8 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import torch
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+from search_speed import forward_limit, sync  # the sibling benchmark's timing (benchmarks/ is on sys.path)
 
 
 def reset_peak(device: torch.device) -> None:
@@ -52,22 +47,6 @@ def build_generators(device: torch.device) -> dict:
         "StyleGAN2-church-256": lambda: StyleGAN2({"g_ema": StyleGAN2Net(church).state_dict(),
                                                    "latent_avg": torch.zeros(church.style_dim)}, device=device),
     }
-
-
-@torch.no_grad()
-def forward_rate(generator, scorer, device: torch.device, batch: int, repeats: int) -> float:
-    latents = torch.from_numpy(generator.sample_latents(batch, np.random.default_rng(0))).to(device)
-    autocast = device.type == "cuda"
-    for i in range(repeats + 1):  # the first pass warms up kernels and allocations
-        if i == 1:
-            sync(device)
-            t0 = time.perf_counter()
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-            images = generator(latents)
-            scorer(images)
-            generator.realism(latents, images)
-    sync(device)
-    return batch * repeats / (time.perf_counter() - t0)
 
 
 def search_rate(generator, scorer, device: torch.device, smoke: bool, batch: int) -> float:
@@ -121,7 +100,7 @@ def main() -> None:
         params = sum(p.numel() for net in vars(generator).values() if isinstance(net, torch.nn.Module)
                      for p in net.parameters()) / 1e6
         reset_peak(device)
-        forward = forward_rate(generator, scorer, device, batch, repeats)
+        forward = forward_limit(generator, scorer, device, [batch], seconds=0.1 if args.smoke else 3.0)[batch]
         search = search_rate(generator, scorer, device, args.smoke, batch)
         rows.append((label, params, generator.image_size, forward, search, peak_gib(device)))
         del generator

@@ -14,7 +14,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-from clipgan.fetch import download
+from clipgan.fetch import download, fetch_once
 from clipgan.io import MissingAssetError, load_torch, save_torch, sha256_file, write_json
 
 log = logging.getLogger(__name__)
@@ -44,16 +44,12 @@ def resolve_asset(settings: dict, key: str, kind: str, downloads: str | os.PathL
     url = settings[url_key]
     expected = settings.get("sha256", "") if url_key == "url" else ""  # sha256 names the weights file
     target = Path(downloads) / (Path(url.split("?")[0]).name or "download")
-    if target.exists() and (not expected or sha256_file(target) == expected):
-        log.info("using the downloaded %s", target)
-        return target
-    target.unlink(missing_ok=True)
-    return download(url, target, sha256=expected, what=f"{key}.{url_key}")
+    return fetch_once(url, target, sha256=expected, what=f"{key}.{url_key}")
 
 
 def fetch_stylegan2(settings: dict, key: str, out_dir: str | os.PathLike,
                     downloads: str | os.PathLike = "resources/downloads") -> None:
-    from clipgan.generators.stylegan2 import StyleGAN2Arch, load_stylegan2_net
+    from clipgan.generators.stylegan2 import load_stylegan2_net
 
     path = resolve_asset(settings, key, "stylegan2", Path(downloads) / key)
     checkpoint = load_torch(path, trust_pickle=bool(settings.get("trust_pickle")), sha256=settings.get("sha256", ""),
@@ -70,9 +66,11 @@ def fetch_stylegan2(settings: dict, key: str, out_dir: str | os.PathLike,
         g_ema = net.state_dict()
     latent_avg = checkpoint.get("latent_avg")
     stored = {"g_ema": g_ema, **({"latent_avg": latent_avg} if latent_avg is not None else {})}
-    arch = StyleGAN2Arch.from_state_dict(g_ema)
+    arch = net.arch
     save_torch(stored, Path(out_dir) / "weights.pt")
-    write_json({"kind": "stylegan2", "source": str(path), "sha256": sha256_file(path), "arch": asdict(arch),
+    # a configured sha256 was already checked by load_torch: no need to hash the file again
+    write_json({"kind": "stylegan2", "source": str(path), "sha256": settings.get("sha256") or sha256_file(path),
+                "arch": asdict(arch),
                 "latent_avg": latent_avg is not None}, Path(out_dir) / "source.json")
     log.info("stored StyleGAN2 %d px (%d latent layers) from %s", arch.size, arch.n_latent, path)
 
@@ -89,7 +87,8 @@ def fetch_biggan(settings: dict, key: str, out_dir: str | os.PathLike,
                        key=key)
     load_biggan_net(arch, state)  # fails here if the weights do not fit config.json
     save_torch({"config": asdict(arch), "state_dict": state}, Path(out_dir) / "weights.pt")
-    write_json({"kind": "biggan", "source": str(weights), "config": str(config), "sha256": sha256_file(weights),
+    write_json({"kind": "biggan", "source": str(weights), "config": str(config),
+                "sha256": settings.get("sha256") or sha256_file(weights),
                 "arch": asdict(arch)}, Path(out_dir) / "source.json")
     log.info("stored BigGAN-deep %d px from %s", arch.output_dim, weights)
 

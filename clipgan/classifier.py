@@ -12,7 +12,7 @@ import torchvision
 
 from clipgan.data.augment import degrade, to_tensor_images
 from clipgan.io import load_torch
-from clipgan.resume import Resumer, restore, snapshot
+from clipgan.resume import Resumer, start_or_resume
 from clipgan.runtime import check_loss
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -75,11 +75,7 @@ def train_judge(images: np.ndarray, labels: np.ndarray, cfg: JudgeConfig, *, dev
     stateful = {"model": model, "opt": opt, "sched": sched, "rng": rng}
     y_all = torch.as_tensor(labels, dtype=torch.long)
     starts = list(range(0, len(images) - cfg.batch_size + 1, cfg.batch_size))
-    history, step, first_epoch, first_batch = [], 0, 0, 0
-    saved = resume.load() if resume else None
-    if saved:
-        restore(saved, **stateful)
-        history, step, first_epoch, first_batch = saved["history"], saved["step"], saved["epoch"], saved["batch"]
+    saved, history, step, first_epoch, first_batch = start_or_resume(resume, **stateful)
     for epoch in range(first_epoch, cfg.epochs):
         model.train()
         if saved and epoch == first_epoch:
@@ -101,10 +97,9 @@ def train_judge(images: np.ndarray, labels: np.ndarray, cfg: JudgeConfig, *, dev
             losses.append(loss.item())
             correct += (logits.argmax(1) == y).sum().item()
             seen += len(idx)
-            if resume and resume.due(step):
-                resume.save({**snapshot(**stateful), "history": history, "step": step, "epoch": epoch,
-                             "batch": b + 1, "order": torch.from_numpy(order), "losses": losses,
-                             "correct": correct, "seen": seen})
+            if resume:
+                resume.save_if_due(stateful, step=step, history=history, epoch=epoch, batch=b + 1,
+                                   order=torch.from_numpy(order), losses=losses, correct=correct, seen=seen)
         row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "train_accuracy": correct / max(seen, 1)}
         history.append(row)
         if progress:

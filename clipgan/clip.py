@@ -185,7 +185,7 @@ def train_clip(model: torch.nn.Module, tokenizer, images: np.ndarray, captions: 
     from open_clip import ClipLoss
 
     from clipgan.data.augment import degrade, to_tensor_images
-    from clipgan.resume import restore, snapshot
+    from clipgan.resume import start_or_resume
     from clipgan.runtime import check_loss
 
     torch.manual_seed(cfg.seed)
@@ -202,11 +202,7 @@ def train_clip(model: torch.nn.Module, tokenizer, images: np.ndarray, captions: 
     mean, std = image_mean_std(model)
     mean_t, std_t = torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1)
     starts = list(range(0, n - cfg.batch_size + 1, cfg.batch_size))
-    history, step, first_epoch, first_batch = [], 0, 0, 0
-    saved = resume.load() if resume else None
-    if saved:
-        restore(saved, **stateful)
-        history, step, first_epoch, first_batch = saved["history"], saved["step"], saved["epoch"], saved["batch"]
+    saved, history, step, first_epoch, first_batch = start_or_resume(resume, **stateful)
     for epoch in range(first_epoch, cfg.epochs):
         if saved and epoch == first_epoch:
             order, losses, accs = saved["order"].numpy(), saved["losses"], saved["accs"]
@@ -234,9 +230,9 @@ def train_clip(model: torch.nn.Module, tokenizer, images: np.ndarray, captions: 
                 model.logit_scale.clamp_(0, 4.6052)  # cap the temperature at 100, as CLIP does
                 accs.append((img_f @ txt_f.T).argmax(1).eq(torch.arange(len(idx), device=device)).float().mean().item())
             losses.append(loss.item())
-            if resume and resume.due(step):
-                resume.save({**snapshot(**stateful), "history": history, "step": step, "epoch": epoch,
-                             "batch": b + 1, "order": torch.from_numpy(order), "losses": losses, "accs": accs})
+            if resume:
+                resume.save_if_due(stateful, step=step, history=history, epoch=epoch, batch=b + 1,
+                                   order=torch.from_numpy(order), losses=losses, accs=accs)
         row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "batch_accuracy": float(np.mean(accs))}
         history.append(row)
         if progress:

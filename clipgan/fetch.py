@@ -104,6 +104,18 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str = "", what: str =
     raise AssertionError("unreachable")
 
 
+def fetch_once(url: str, dest: str | os.PathLike, *, sha256: str = "", what: str = "") -> Path:
+    """`dest` if an earlier run downloaded it (and it still matches `sha256`), else `download` it now."""
+    dest = Path(dest)
+    if dest.exists():
+        if not sha256 or sha256_file(dest) == sha256.lower():
+            log.info("using the downloaded %s", dest)
+            return dest
+        log.warning("%s does not match the expected sha256 (%s): downloading it again", dest, what or url)
+        dest.unlink()
+    return download(url, dest, sha256=sha256, what=what)
+
+
 def _stream(url: str, path: Path, timeout_s: float, label: str, chunk: int = 1 << 20) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": "clipgan"})
     with urllib.request.urlopen(request, timeout=timeout_s) as response, open(path, "wb") as out:

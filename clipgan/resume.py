@@ -52,12 +52,30 @@ class Resumer:
     def due(self, step: int) -> bool:
         return self.every > 0 and step % self.every == 0
 
+    def save_if_due(self, stateful: dict, *, step: int, **position: Any) -> None:
+        """Every `every` steps: the state of `stateful` (see `snapshot`) plus the loop's `position`."""
+        if self.due(step):
+            self.save({**snapshot(**stateful), "step": step, **position})
+
     def save(self, state: dict) -> None:
         save_torch({**state, "fingerprint": self.fingerprint}, self.path)
         log.info("saved resume state at step %d to %s", state["step"], self.path)
 
     def finish(self) -> None:
         Path(self.path).unlink(missing_ok=True)
+
+
+def start_or_resume(resume: Resumer | None, **stateful: Any) -> tuple[dict | None, list, int, int, int]:
+    """Where a trainer starts: (saved state or None, history, step, epoch, batch).
+
+    When a resume file is found, `stateful` is restored from it in place; the saved state also
+    carries the interrupted epoch's order and running sums, which the trainer picks up itself.
+    """
+    saved = resume.load() if resume else None
+    if not saved:
+        return None, [], 0, 0, 0
+    restore(saved, **stateful)
+    return saved, saved["history"], saved["step"], saved["epoch"], saved["batch"]
 
 
 def snapshot(**objects: Any) -> dict:

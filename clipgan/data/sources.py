@@ -17,7 +17,7 @@ import pandas as pd
 from PIL import Image
 
 from clipgan.data.folders import read_rgb, write_manifest
-from clipgan.fetch import ChecksumError, download, extract_archive, is_archive, verify_sha256
+from clipgan.fetch import extract_archive, fetch_once, is_archive, verify_sha256
 from clipgan.io import MissingAssetError, write_image
 
 log = logging.getLogger(__name__)
@@ -42,15 +42,7 @@ def import_dataset(spec: dict, name: str, classes: list[str], size: int, out_dir
             if "url" not in spec:
                 raise MissingAssetError(f"{key}.url: source 'url' needs the archive's address in {key}.url")
             archive = Path(downloads) / name / (Path(spec["url"].split("?")[0]).name or "archive")
-            if archive.exists() and spec.get("sha256"):
-                try:
-                    verify_sha256(archive, spec["sha256"], key)
-                    log.info("using the downloaded %s", archive)
-                except ChecksumError:
-                    log.warning("%s does not match %s.sha256: downloading it again", archive, key)
-                    archive.unlink()
-            if not archive.exists():
-                download(spec["url"], archive, sha256=spec.get("sha256", ""), what=key)
+            fetch_once(spec["url"], archive, sha256=spec.get("sha256", ""), what=key)
             root = extract_archive(archive, Path(scratch) / "extracted")
         elif source == "kaggle":
             root = _kaggle_root(spec, key)

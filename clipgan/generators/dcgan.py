@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from clipgan.generators.base import register
 from clipgan.io import load_torch
-from clipgan.resume import Resumer, restore, snapshot
+from clipgan.resume import Resumer, start_or_resume
 from clipgan.runtime import check_loss
 
 
@@ -110,11 +110,7 @@ def train_dcgan(images: torch.Tensor, model_cfg: DCGANConfig, cfg: GANTrainConfi
     stateful = {"g": g, "d": d, "opt_g": opt_g, "opt_d": opt_d, "gen": gen}
     n = images.shape[0]
     starts = list(range(0, n - cfg.batch_size + 1, cfg.batch_size))
-    history, step, first_epoch, first_batch = [], 0, 0, 0
-    saved = resume.load() if resume else None
-    if saved:
-        restore(saved, **stateful)
-        history, step, first_epoch, first_batch = saved["history"], saved["step"], saved["epoch"], saved["batch"]
+    saved, history, step, first_epoch, first_batch = start_or_resume(resume, **stateful)
     for epoch in range(first_epoch, cfg.epochs):
         if saved and epoch == first_epoch:
             order, sums, batches = saved["order"], saved["sums"], saved["batch"]
@@ -142,9 +138,9 @@ def train_dcgan(images: torch.Tensor, model_cfg: DCGANConfig, cfg: GANTrainConfi
             sums["d_real"] += torch.sigmoid(logit_real).mean().item()
             sums["d_fake"] += torch.sigmoid(logit_fake).mean().item()
             batches += 1
-            if resume and resume.due(step):
-                resume.save({**snapshot(**stateful), "history": history, "step": step, "epoch": epoch,
-                             "batch": b + 1, "order": order, "sums": sums})
+            if resume:
+                resume.save_if_due(stateful, step=step, history=history, epoch=epoch, batch=b + 1, order=order,
+                                   sums=sums)
         row = {"epoch": epoch + 1, "step": step, **{k: v / max(batches, 1) for k, v in sums.items()}}
         history.append(row)
         if progress:
