@@ -8,8 +8,9 @@ prompts with the same seeds and the same evaluation budget per image:
   clipgan            the study's search settings (NSGA-II, SBX eta 15, PM eta 20, realism hinge,
                      the "typical" pick from the front);
   clipgan, clip pick the same search, picking the best CLIP score on the front;
+  clipgan, pymoo engine  the same search run by one pymoo NSGA2 per restart (plain fitness only);
   CLIP-GLaSS GA      population 64, SBX eta 3 (probability 1), PM eta 3, plain realism objective,
-                     best CLIP score picked;
+                     best CLIP score picked, one pymoo NSGA2 per restart (`engine: pymoo`);
 each with a plain fitness and with a fitness averaged over 4 random crops/flips ("+aug").
 Every picked image is scored twice by an independent scorer: plain CLIP, and CLIP averaged over
 8 held-out random views the fitness never used. Means with 95% bootstrap intervals over images.
@@ -38,12 +39,14 @@ def variants(study_search: dict, budget: int) -> dict:
     ours = dataclasses.replace(ours, generations=max(budget // ours.pop_size, 1))
     # whole generations only: the reference gets the first multiple of 64 at or above the budget
     reference = dataclasses.replace(ours, pop_size=64, generations=max(math.ceil(budget / 64), 1), crossover_eta=3.0,
-                                    crossover_prob=1.0, mutation_eta=3.0, realism_hinge=False, select="clip")
+                                    crossover_prob=1.0, mutation_eta=3.0, realism_hinge=False, select="clip",
+                                    engine="pymoo")
     out = {}
     for name, cfg in (("clipgan", ours), ("clipgan, clip pick", dataclasses.replace(ours, select="clip")),
                       ("CLIP-GLaSS GA", reference)):
         out[name] = cfg
         out[f"{name} +aug"] = dataclasses.replace(cfg, n_augment=4)
+    out["clipgan, pymoo engine"] = dataclasses.replace(ours, engine="pymoo")  # the batched engine's check
     return out
 
 

@@ -7,13 +7,17 @@ Measures, on the same generator + CLIP + discriminator (random weights, same arc
   (a) limit:     forward throughput of G + CLIP + D at the best batch size, evals/s;
   (b) search:    evals/s of clipgan.search.run_search (all restarts batched);
   (c) reference: a CLIP-GLaSS-style loop: one restart at a time, the population evaluated in
-                 chunks of 32, images copied to the host and back per chunk.
+                 chunks of 32, images copied to the host and back per chunk;
+  (d) the search loop alone, for each engine: run_search on a generator and scorer that cost
+      nothing, i.e. how many evaluations per second its bookkeeping could feed. Without overlap,
+      search/limit is at most 1 / (1 + a/d); on CUDA two lanes of restarts overlap it with the models.
 The last line reads `device=<d> search/limit=<b/a> search/reference=<b/c>`.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import numpy as np
@@ -22,6 +26,7 @@ import torch
 from clipgan.clip import ClipScorer, ClipSpec, load_clip
 from clipgan.generators.dcgan import DCGAN, DCGANConfig, DCGANDiscriminatorNet, DCGANGeneratorNet
 from clipgan.search import SearchConfig, run_search
+from clipgan.search.runner import BatchEvaluator
 
 SIZES = {  # (CLIP architecture, its config file or "", DCGAN image size, nz)
     "demo": ("clipgan-tiny", "demo/models/clipgan-tiny.json", 32, 64),
@@ -45,21 +50,19 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-@torch.no_grad()
-def forward_limit(generator, scorer, device, batches: list[int], seconds: float) -> dict[int, float]:
-    """evals/s of G + CLIP + D per batch size, each timed for about `seconds`."""
+def forward_limit(generator, scorer, device, batches: list[int], seconds: float,
+                  compile: bool = False) -> dict[int, float]:
+    """evals/s of G + CLIP + D per batch size, each timed for about `seconds`, as the search evaluates
+    (bf16 autocast on CUDA, latents up and objectives down once per batch)."""
+    evaluator = BatchEvaluator(generator, scorer, max(batches), device, compile=compile)
     out = {}
-    autocast = device.type == "cuda"
     for batch in batches:
-        z = torch.randn(batch, generator.latent_dim, device=device)
+        X = generator.sample_latents(batch, np.random.default_rng(batch))
+        evaluator.eval_batch = batch
         n, t0 = 0, None
         while True:
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-                images = generator(z)
-                scorer(images)
-                generator.realism(z, images)
-            sync(device)
-            if t0 is None:  # first call warms up
+            evaluator.images_and_objectives(X)
+            if t0 is None:  # first call warms up (and compiles)
                 t0 = time.perf_counter()
                 continue
             n += batch
@@ -102,6 +105,38 @@ def reference_loop(generator, scorer, device, restarts: int, pop: int, gens: int
     return evals / (time.perf_counter() - t0)
 
 
+class FreeGenerator:
+    """A generator, realism and scorer that cost nothing: what is left is the search's own loop."""
+
+    def __init__(self, latent_dim: int, device: torch.device):
+        self.latent_dim, self.device = latent_dim, device
+        self.bounds = (np.full(latent_dim, -4.0, np.float32), np.full(latent_dim, 4.0, np.float32))
+
+    def sample_latents(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.standard_normal((n, self.latent_dim)).astype(np.float32)
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        return z[:, :3, None, None]
+
+    def realism(self, z: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        return z[:, 3]
+
+    def score(self, images: torch.Tensor, augmented=None, held_out: bool = False) -> torch.Tensor:
+        return images[:, 0, 0, 0]
+
+
+def loop_alone(latent_dim: int, cfg: SearchConfig, device: torch.device) -> dict[str, float]:
+    """evals/s of run_search's own loop per engine, models free."""
+    free = FreeGenerator(latent_dim, device)
+    out = {}
+    for engine in ("batched", "pymoo"):
+        run = dataclasses.replace(cfg, engine=engine, compile=False)
+        t0 = time.perf_counter()
+        result = run_search(free, free.score, run, device=device)
+        out[engine] = result.n_evals.sum() / (time.perf_counter() - t0)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
@@ -111,34 +146,43 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=10)
     parser.add_argument("--eval-batch", type=int, default=0, help="0: the best batch of the limit sweep")
     parser.add_argument("--seconds", type=float, default=3.0, help="timing window per batch size")
+    parser.add_argument("--engine", choices=["batched", "pymoo"], default="batched", help="the engine of (b)")
+    parser.add_argument("--lanes", type=int, default=0, help="lanes of restarts for (b); 0: 2 on CUDA, 1 on CPU")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the models, for (a) and (b)")
     args = parser.parse_args()
     device = torch.device(args.device)
     generator, scorer = build(args.size, device)
 
     batches = [16, 32, 64, 128, 256] + ([512, 1024] if device.type == "cuda" else [])
-    limits = forward_limit(generator, scorer, device, batches, args.seconds)
+    limits = forward_limit(generator, scorer, device, batches, args.seconds, compile=args.compile)
     best_batch = max(limits, key=limits.get)
     eval_batch = args.eval_batch or best_batch
 
-    cfg = SearchConfig(restarts=args.restarts, pop_size=args.pop, generations=args.generations, eval_batch=eval_batch)
-    run_search(generator, scorer, SearchConfig(restarts=2, pop_size=8, generations=2, eval_batch=eval_batch),
-               device=device)  # warm-up
+    cfg = SearchConfig(restarts=args.restarts, pop_size=args.pop, generations=args.generations, eval_batch=eval_batch,
+                       engine=args.engine, compile=args.compile)
+    # warm-up: the same batch shapes (and, with --compile, the same compiled graphs' shapes)
+    run_search(generator, scorer, dataclasses.replace(cfg, generations=2), device=device, lanes=args.lanes or None)
     sync(device)
     t0 = time.perf_counter()
-    result = run_search(generator, scorer, cfg, device=device)
+    result = run_search(generator, scorer, cfg, device=device, lanes=args.lanes or None)
     sync(device)
     search = (result.n_evals.sum() + 128) / (time.perf_counter() - t0)  # + the prior draw for tau
     reference = reference_loop(generator, scorer, device, restarts=max(2, args.restarts // 6), pop=64,
                                gens=args.generations)
+    alone = loop_alone(generator.latent_dim, cfg, device)
 
-    print(f"\nsearch speed: {args.size} models on {device} ({torch.get_num_threads()} threads)")
+    print(f"\nsearch speed: {args.size} models on {device} ({torch.get_num_threads()} threads), "
+          f"{args.restarts} restarts x pop {args.pop} x {args.generations} generations")
     print("| what | batch | evals/s |")
     print("|---|---:|---:|")
     for batch, rate in limits.items():
         mark = " (best)" if batch == best_batch else ""
         print(f"| (a) forward G + CLIP + D{mark} | {batch} | {rate:,.0f} |")
-    print(f"| (b) clipgan search, {args.restarts} restarts x pop {args.pop} | {eval_batch} | {search:,.0f} |")
+    lanes = args.lanes or (2 if device.type == "cuda" else 1)
+    print(f"| (b) clipgan search, engine {args.engine}, {lanes} lane(s) | {eval_batch} | {search:,.0f} |")
     print(f"| (c) reference loop, one restart at a time, pop 64 | 32 | {reference:,.0f} |")
+    for engine, rate in alone.items():
+        print(f"| (d) search loop alone, models free, engine {engine} | {eval_batch} | {rate:,.0f} |")
     print(f"device={device.type} search/limit={search / limits[best_batch]:.2f} "
           f"search/reference={search / reference:.2f}")
 

@@ -131,18 +131,21 @@ class ClipScorer:
         return crop
 
     @torch.no_grad()
-    def __call__(self, images: torch.Tensor, augmented: bool | None = None, held_out: bool = False) -> torch.Tensor:
+    def __call__(self, images: torch.Tensor, augmented: bool | None = None, held_out: bool = False,
+                 encode=None) -> torch.Tensor:
         """(N,) cosine similarities; `augmented` overrides the scorer's default.
 
         `held_out` draws the views from a stream the fitness never sees (8 of them), so an
         augmented score reported for a search's result is not the one it optimised.
+        `encode` replaces the model's image encoder (the search passes a compiled one).
         """
+        encode = encode or self.model.encode_image
         use_aug = self.n_augment > 0 if augmented is None else augmented
         n_views = 8 if held_out else max(self.n_augment, 4)
         views = [self._augment(images, k, held_out) for k in range(n_views)] if use_aug else [images]
         scores = torch.zeros(images.shape[0], device=self.device)
         for view in views:
-            feats = self.model.encode_image(self.preprocess(view))
+            feats = encode(self.preprocess(view))
             feats = F.normalize(feats.float(), dim=-1)
             scores += (feats @ self.text_features.T).squeeze(1)
         return scores / len(views)

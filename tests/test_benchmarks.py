@@ -23,6 +23,9 @@ def test_search_speed_prints_its_tracking_line():
     lines = run("benchmarks/search_speed.py", "--restarts", "2", "--pop", "4", "--generations", "2",
                 "--seconds", "0.2")
     assert re.fullmatch(r"device=cpu search/limit=[\d.]+ search/reference=[\d.]+", lines[-1])
+    for engine in ("batched", "pymoo"):
+        assert any(re.match(rf"\| \(d\) search loop alone, models free, engine {engine} \| \d+ \| [\d,]+ \|$", line)
+                   for line in lines), engine
 
 
 @pytest.mark.slow
@@ -39,6 +42,6 @@ def test_search_quality_compares_at_equal_budget(demo_study):
     lines = run("benchmarks/search_quality.py", "--study", str(demo_study), "--budget", "64", "--restarts", "2",
                 "--seeds", "1", "--prompts", "a landscape")
     table = "\n".join(lines)
-    for variant in ("clipgan", "clipgan, clip pick", "CLIP-GLaSS GA", "CLIP-GLaSS GA +aug"):
+    for variant in ("clipgan", "clipgan, clip pick", "CLIP-GLaSS GA", "CLIP-GLaSS GA +aug", "clipgan, pymoo engine"):
         assert re.search(rf"^{re.escape(variant)}\s+\d+\s+[\d.]+ \[", table, re.M), variant
     assert re.fullmatch(r"clipgan-minus-reference plain=[-+][\d.]+ augmented=[-+][\d.]+", lines[-1])

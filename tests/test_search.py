@@ -61,9 +61,9 @@ def test_knee_pick_trades_clip_for_realism():
     assert clip.realism.mean() > real.realism.mean()
 
 
-def test_search_on_tiny_dcgan_and_tiny_clip_beats_unguided_at_equal_seeds(tiny_clip_config):
-    """Real models (random weights): the guided images score higher than the start population."""
-    from clipgan.clip import ClipScorer, ClipSpec, load_clip
+def _tiny_dcgan_and_clip(tiny_clip_config):
+    """A random-weight DCGAN (32 px) and the tiny CLIP: real architectures, seconds to run."""
+    from clipgan.clip import ClipSpec, load_clip
     from clipgan.generators.dcgan import DCGAN, DCGANConfig, DCGANDiscriminatorNet, DCGANGeneratorNet
 
     torch.manual_seed(0)
@@ -72,6 +72,14 @@ def test_search_on_tiny_dcgan_and_tiny_clip_beats_unguided_at_equal_seeds(tiny_c
                   "discriminator": DCGANDiscriminatorNet(cfg).state_dict()}
     gen = DCGAN(checkpoint)
     model, tok = load_clip(ClipSpec(model="clipgan-tiny", config_file=str(tiny_clip_config)))
+    return gen, model, tok
+
+
+def test_search_on_tiny_dcgan_and_tiny_clip_beats_unguided_at_equal_seeds(tiny_clip_config):
+    """Real models (random weights): the guided images score higher than the start population."""
+    from clipgan.clip import ClipScorer
+
+    gen, model, tok = _tiny_dcgan_and_clip(tiny_clip_config)
     scorer = ClipScorer(model, tok, "a photo of a forest")
     result = run_search(gen, scorer, SearchConfig(restarts=3, pop_size=8, generations=6, eval_batch=32,
                                                   select="clip", seed=2))
@@ -88,3 +96,42 @@ def test_realism_hinge_stops_the_pull_beyond_typical_realism():
     tau = hinged.history[0]["realism_tau"]
     assert free.realism.mean() < tau  # the unhinged search keeps improving realism past typical
     assert hinged.clip_score.mean() > free.clip_score.mean()  # the hinged one spends it on the prompt
+
+
+def test_engines_and_lanes():
+    """Each restart evolves the same whatever runs beside it; pymoo's engine reaches the same quality."""
+    base = dict(pop_size=12, generations=10, eval_batch=16, select="clip", seed=3)
+    five = run_search(ToyGenerator(), ToyScorer(), SearchConfig(restarts=5, **base))
+    three = run_search(ToyGenerator(), ToyScorer(), SearchConfig(restarts=3, **base))
+    two_lanes = run_search(ToyGenerator(), ToyScorer(), SearchConfig(restarts=5, **base), lanes=2)
+    assert np.array_equal(five.latents[:3], three.latents)
+    assert np.array_equal(five.latents, two_lanes.latents)
+    assert [row["best_clip"] for row in five.history] == [row["best_clip"] for row in two_lanes.history]
+
+    ours = run_search(ToyGenerator(), ToyScorer(), SearchConfig(restarts=16, **base))
+    theirs = run_search(ToyGenerator(), ToyScorer(), SearchConfig(restarts=16, engine="pymoo", **base))
+    theirs_again = run_search(ToyGenerator(), ToyScorer(), SearchConfig(restarts=16, engine="pymoo", **base), lanes=3)
+    assert np.array_equal(theirs.latents, theirs_again.latents)
+    assert (theirs.n_evals == ours.n_evals).all()
+    gain = ours.clip_score.mean() - ours.initial_clip_score.mean()
+    assert gain > 0.05 and abs(ours.clip_score.mean() - theirs.clip_score.mean()) < 0.5 * gain
+    with pytest.raises(ValueError, match="batched, pymoo"):
+        run_search(ToyGenerator(), ToyScorer(), SearchConfig(engine="fast", **base))
+
+
+@pytest.mark.slow
+def test_compiled_evaluation_equals_eager(tiny_clip_config):
+    """search.compile: the compiled generator, realism and CLIP give the eager objectives."""
+    from clipgan.clip import ClipScorer
+    from clipgan.search.runner import BatchEvaluator
+
+    gen, model, tok = _tiny_dcgan_and_clip(tiny_clip_config)
+    X = gen.sample_latents(12, np.random.default_rng(0))
+    for n_augment in (0, 2):
+        scorer = ClipScorer(model, tok, "a photo of a forest", n_augment=n_augment)
+        eager = BatchEvaluator(gen, scorer, 8, torch.device("cpu")).images_and_objectives(X)[0]
+        scorer = ClipScorer(model, tok, "a photo of a forest", n_augment=n_augment)
+        compiled = BatchEvaluator(gen, scorer, 8, torch.device("cpu"), compile=True).images_and_objectives(X)[0]
+        assert np.allclose(eager, compiled, rtol=1e-4, atol=1e-5), (n_augment, np.abs(eager - compiled).max())
+    result = run_search(gen, scorer, SearchConfig(restarts=2, pop_size=4, generations=2, eval_batch=8, compile=True))
+    assert np.isfinite(result.clip_score).all()

@@ -44,6 +44,7 @@ BAD = [
     (("search", "pop_size"), -3, "search.pop_size"),
     (("unguided", "n"), 0, "unguided.n"),
     (("search", "select"), "middle", "search.select: 'middle' is not one of"),
+    (("search", "engine"), "fast", "search.engine: 'fast' is not one of"),
     (("generators", "dcgan_city", "dataset"), "mars", "generators.dcgan_city.dataset: 'mars' is not a defined dataset"),
     (("judge", "datasets"), ["nature", "moon"], "judge.datasets.1: 'moon' is not a defined dataset"),
     (("report", "control_prompt"), "nope", "report.control_prompt: 'nope' is not a prompt id"),

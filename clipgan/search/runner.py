@@ -1,7 +1,7 @@
 """CLIP-GLaSS latent search with every restart advancing together.
 
-Each restart is its own pymoo NSGA-II (own seed, own population) over the generator's
-latent with two objectives, both minimised:
+Each restart is its own NSGA-II (own seed, own start population, own random stream) over the
+generator's latent with two objectives, both minimised:
   f1 = -cos(CLIP(G(z)), CLIP(prompt))    how well the image matches the prompt
   f2 = max(realism(z, G(z)) - tau, 0)    the generator's own realism signal (D's loss, a prior),
                                          hinged at tau, its median over samples of the prior
@@ -9,8 +9,11 @@ Without the hinge, NSGA-II drives every restart toward the discriminator's favou
 whatever the prompt (on the demo it made both prompts return the same dusk-sky images): the
 realism term should keep images as realistic as typical samples, not reward going beyond.
 Per generation every restart is asked for its offspring, all of them are evaluated as one
-stream of micro-batches on the device, and each restart is told its own slice. pymoo only
-ever sees numpy arrays; images stay on the device.
+stream of micro-batches on the device, and each restart is told its own slice. The default
+engine (`nsga2.BatchedNSGA2`) does the NSGA-II bookkeeping of all restarts in a few array
+operations, with pymoo's SBX and polynomial mutation; `engine: pymoo` runs one pymoo NSGA2 per
+restart instead (the reference, slower). Latents go to the device once per generation and
+objectives come back once; images stay on the device.
 
 One image per restart is picked from its final non-dominated front by `select` (see
 `pick_from_front`).
@@ -25,9 +28,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from clipgan.search.nsga2 import BatchedNSGA2, Variation, clean_objectives
+
 log = logging.getLogger(__name__)
 
 SELECT_RULES = ("typical", "knee", "clip", "realism")
+ENGINES = ("batched", "pymoo")
 
 
 @dataclass
@@ -43,6 +49,8 @@ class SearchConfig:
     realism_hinge: bool = True  # f2 = max(realism - median realism of prior samples, 0)
     n_augment: int = 0  # >0: fitness averages CLIP over this many random crops/flips
     prior_samples: int = 128  # prior draws whose median realism is the hinge (typical realism)
+    engine: str = "batched"  # batched: all restarts in array operations; pymoo: one pymoo NSGA2 per restart
+    compile: bool = False  # torch.compile the generator + realism and CLIP's image encoder
     seed: int = 0
 
 
@@ -55,7 +63,7 @@ class SearchResult:
     realism: np.ndarray  # (R,)
     initial_clip_score: np.ndarray  # (R,) best plain CLIP cosine in each restart's first population
     n_evals: np.ndarray  # (R,) evaluations used per restart
-    seeds: np.ndarray  # (R,) pymoo seed of each restart
+    seeds: np.ndarray  # (R,) seed of each restart: its start population and its own random stream
     seconds: float  # wall time of the whole search
     history: list[dict] = field(default_factory=list)  # per generation: best/mean score, evals/s
 
@@ -84,100 +92,177 @@ def pick_from_front(F: np.ndarray, rule: str, typical_realism: float = np.inf) -
     return int(np.argmin(np.hypot(norm[:, 0], norm[:, 1])))
 
 
+class PendingObjectives:
+    """Objectives still being computed on the device; `result()` waits for them only."""
+
+    def __init__(self, F: torch.Tensor, device: torch.device):
+        if device.type == "cuda":  # copy into pinned memory behind this batch's kernels, not later ones
+            self._host = torch.empty(F.shape, dtype=F.dtype, pin_memory=True)
+            self._host.copy_(F, non_blocking=True)
+            self._done = torch.cuda.Event()
+            self._done.record()
+        else:
+            self._host, self._done = F, None
+
+    def result(self) -> np.ndarray:
+        if self._done is not None:
+            self._done.synchronize()
+        return self._host.numpy().astype(np.float64)
+
+
 class BatchEvaluator:
     """Objectives of many latents at once: G, CLIP and realism on the device, in micro-batches."""
 
-    def __init__(self, generator, scorer, eval_batch: int, device: torch.device):
+    def __init__(self, generator, scorer, eval_batch: int, device: torch.device, compile: bool = False):
         self.generator, self.scorer = generator, scorer
         self.eval_batch, self.device = eval_batch, device
         self.autocast = device.type == "cuda"
-        self.n_evals = 0
+        self._generate = self._images_and_realism
+        self._encode = None
+        if compile:  # batches are padded to eval_batch, and CLIP's input size is fixed: each compiles once
+            self._generate = torch.compile(self._images_and_realism, dynamic=False)
+            self._encode = torch.compile(scorer.model.encode_image, dynamic=False)
+
+    def _images_and_realism(self, z: torch.Tensor):
+        images = self.generator(z)  # (B, 3, H, W) in [-1, 1]
+        return images, self.generator.realism(z, images)  # (B,)
 
     @torch.no_grad()
-    def images_and_objectives(self, X: np.ndarray, keep_images: bool = False):
+    def launch(self, X: np.ndarray, keep_images: bool = False):
+        """Queue the evaluation of X (n, D) on the device; returns (PendingObjectives, images or None)."""
         out_f, out_img = [], []
+        Z = torch.from_numpy(np.ascontiguousarray(X, np.float32))
+        if self.device.type == "cuda":  # an asynchronous upload: the GPU keeps working meanwhile
+            Z = Z.pin_memory().to(self.device, non_blocking=True)
+        else:
+            Z = Z.to(self.device)
         for start in range(0, len(X), self.eval_batch):
-            z = torch.from_numpy(np.ascontiguousarray(X[start:start + self.eval_batch], np.float32)).to(self.device)
+            z = Z[start:start + self.eval_batch]
+            n = len(z)
+            if self._encode is not None and n < self.eval_batch:  # compiled: one batch shape, so one graph
+                z = torch.cat([z, z[-1:].expand(self.eval_batch - n, -1)])
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-                images = self.generator(z)  # (B, 3, H, W) in [-1, 1]
-                clip = self.scorer(images)  # (B,)
-                realism = self.generator.realism(z, images)  # (B,)
+                images, realism = self._generate(z)
+                clip = self.scorer(images, encode=self._encode) if self._encode else self.scorer(images)  # (B,)
+            images, realism, clip = images[:n], realism[:n], clip[:n]
             out_f.append(torch.stack([-clip.float(), realism.float()], 1))
             if keep_images:
                 out_img.append(images.float().cpu())
-        self.n_evals += len(X)
-        F = torch.cat(out_f).cpu().numpy().astype(np.float64)  # the one host sync per call
-        return (F, torch.cat(out_img)) if keep_images else (F, None)
+        return PendingObjectives(torch.cat(out_f), self.device), (torch.cat(out_img) if keep_images else None)
+
+    def images_and_objectives(self, X: np.ndarray, keep_images: bool = False):
+        """(F (n, 2) float64, images or None), waiting for the result."""
+        pending, images = self.launch(X, keep_images)
+        return pending.result(), images
+
+
+class PymooRestarts:
+    """The reference engine: one pymoo NSGA2 object per restart, asked and told one by one.
+
+    Same interface as `BatchedNSGA2`; slower (pymoo's per-individual bookkeeping), kept to
+    check the batched engine against and to run the search exactly as CLIP-GLaSS does.
+    """
+
+    def __init__(self, start: np.ndarray, low: np.ndarray, high: np.ndarray, variation: Variation, seeds):
+        from pymoo.algorithms.moo.nsga2 import NSGA2
+        from pymoo.core.problem import Problem
+        from pymoo.operators.crossover.sbx import SBX
+        from pymoo.operators.mutation.pm import PM
+
+        self.problem = Problem(n_var=start.shape[2], n_obj=2, xl=low, xu=high)
+        self.algorithms = []
+        for sample, seed in zip(start, seeds):
+            algorithm = NSGA2(pop_size=len(sample), sampling=sample,
+                              crossover=SBX(eta=variation.crossover_eta, prob=variation.crossover_prob),
+                              mutation=PM(eta=variation.mutation_eta), eliminate_duplicates=False)
+            algorithm.setup(self.problem, seed=int(seed), verbose=False)
+            self.algorithms.append(algorithm)
+        self._asked = []
+
+    def ask(self) -> np.ndarray:
+        self._asked = [algorithm.ask() for algorithm in self.algorithms]
+        return np.stack([pop.get("X") for pop in self._asked])
+
+    def tell(self, F: np.ndarray) -> None:
+        from pymoo.core.evaluator import Evaluator
+        from pymoo.problems.static import StaticProblem
+
+        for algorithm, pop, F_r in zip(self.algorithms, self._asked, clean_objectives(F)):
+            Evaluator().eval(StaticProblem(self.problem, F=F_r), pop)
+            algorithm.tell(infills=pop)
+
+    def fronts(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(a.opt.get("X"), a.opt.get("F")) for a in self.algorithms]
 
 
 def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device = "cpu",
-               progress=None) -> SearchResult:
-    """Run `cfg.restarts` NSGA-II searches together; returns one picked image per restart."""
-    from pymoo.algorithms.moo.nsga2 import NSGA2
-    from pymoo.core.evaluator import Evaluator
-    from pymoo.core.problem import Problem
-    from pymoo.operators.crossover.sbx import SBX
-    from pymoo.operators.mutation.pm import PM
-    from pymoo.problems.static import StaticProblem
+               progress=None, lanes: int | None = None) -> SearchResult:
+    """Run `cfg.restarts` NSGA-II searches together; returns one picked image per restart.
 
+    `lanes`: groups of restarts that take turns on the device (default: 2 on CUDA, 1 on CPU,
+    where the host and the models share the same cores). Each restart evolves the same way
+    whatever the lanes, up to the device's floating point for other batch shapes.
+    """
     if cfg.select not in SELECT_RULES:
         raise ValueError(f"unknown front selection rule {cfg.select!r}; choose from {', '.join(SELECT_RULES)}")
+    if cfg.engine not in ENGINES:
+        raise ValueError(f"unknown search engine {cfg.engine!r}; choose from {', '.join(ENGINES)}")
     device = torch.device(device)
     low, high = generator.bounds
-    problem = Problem(n_var=generator.latent_dim, n_obj=2, xl=low, xu=high)
-    evaluator = BatchEvaluator(generator, scorer, cfg.eval_batch, device)
+    evaluator = BatchEvaluator(generator, scorer, cfg.eval_batch, device, compile=cfg.compile)
     seeds = np.array([cfg.seed * 100_003 + r for r in range(cfg.restarts)])
-    algorithms = []
-    for seed in seeds:
-        # pymoo's default sampling is uniform over the box, far from the prior: start from the prior
-        start = generator.sample_latents(cfg.pop_size, np.random.default_rng(int(seed)))
-        algorithm = NSGA2(pop_size=cfg.pop_size, sampling=start,
-                          crossover=SBX(eta=cfg.crossover_eta, prob=cfg.crossover_prob),
-                          mutation=PM(eta=cfg.mutation_eta), eliminate_duplicates=False)
-        algorithm.setup(problem, termination=("n_gen", cfg.generations), seed=int(seed), verbose=False)
-        algorithms.append(algorithm)
+    # pymoo's default sampling is uniform over the box, far from the prior: start from the prior
+    start = np.stack([generator.sample_latents(cfg.pop_size, np.random.default_rng(int(seed))) for seed in seeds])
+    variation = Variation(crossover_eta=cfg.crossover_eta, crossover_prob=cfg.crossover_prob,
+                          mutation_eta=cfg.mutation_eta)
+    lanes = min(lanes or (2 if device.type == "cuda" else 1), cfg.restarts)
+    groups = np.array_split(np.arange(cfg.restarts), lanes)
+    if cfg.engine == "batched":
+        engines = [BatchedNSGA2(start[g], low, high, variation, [np.random.default_rng([int(seeds[r]), 1]) for r in g])
+                   for g in groups]
+    else:
+        engines = [PymooRestarts(start[g], low, high, variation, seeds[g]) for g in groups]
 
     t0 = time.perf_counter()
     # the generator's typical realism: median over a fixed draw from its prior
     prior = generator.sample_latents(cfg.prior_samples, np.random.default_rng(cfg.seed + 7))
     tau = float(np.median(evaluator.images_and_objectives(prior)[0][:, 1]))
-    initial_best = np.full(cfg.restarts, np.nan)
-    n_evals = np.zeros(cfg.restarts, int)
+
+    def launch(engine):
+        X = engine.ask()  # (restarts of the lane, P, D)
+        return evaluator.launch(X.reshape(-1, X.shape[-1]))[0]
+
+    # Lanes take turns: while the host tells one lane its objectives and asks it for the next
+    # generation, the device is still evaluating the other lane's, so neither waits for the other.
+    pending = [launch(engine) for engine in engines]
     history = []
-    generation = 0
-    while any(a.has_next() for a in algorithms):
-        active = [i for i, a in enumerate(algorithms) if a.has_next()]
-        pops = [algorithms[i].ask() for i in active]
-        sizes = [len(p) for p in pops]
-        F, _ = evaluator.images_and_objectives(np.concatenate([p.get("X") for p in pops]))
-        offset = 0
-        for i, pop, size in zip(active, pops, sizes):
-            F_i = F[offset:offset + size]
-            offset += size
-            if generation == 0:
-                initial_best[i] = -F_i[:, 0].min()
+    initial_best = np.empty(cfg.restarts)
+    for generation in range(1, cfg.generations + 1):
+        F_all = np.empty((cfg.restarts, cfg.pop_size, 2))
+        for lane, (engine, group) in enumerate(zip(engines, groups)):
+            F = pending[lane].result().reshape(len(group), cfg.pop_size, 2)
+            F_all[group] = F
             if cfg.realism_hinge:
-                F_i = np.stack([F_i[:, 0], np.maximum(F_i[:, 1] - tau, 0.0)], 1)
-            Evaluator().eval(StaticProblem(problem, F=F_i), pop)
-            algorithms[i].tell(infills=pop)
-            n_evals[i] += size
-        generation += 1
+                F = np.stack([F[..., 0], np.maximum(F[..., 1] - tau, 0.0)], -1)
+            engine.tell(F)
+            if generation < cfg.generations:
+                pending[lane] = launch(engine)
+        if generation == 1:
+            initial_best = -F_all[..., 0].min(1)
         elapsed = time.perf_counter() - t0
-        row = {"generation": generation, "realism_tau": tau, "best_clip": float(-F[:, 0].min()),
-               "mean_clip": float(-F[:, 0].mean()), "mean_realism": float(F[:, 1].mean()),
-               "evals": int(evaluator.n_evals),
-               "evals_per_s": evaluator.n_evals / max(elapsed, 1e-9)}
+        evals = cfg.prior_samples + generation * cfg.restarts * cfg.pop_size  # told so far, not just queued
+        row = {"generation": generation, "realism_tau": tau, "best_clip": float(-F_all[..., 0].min()),
+               "mean_clip": float(-F_all[..., 0].mean()), "mean_realism": float(F_all[..., 1].mean()),
+               "evals": evals, "evals_per_s": evals / max(elapsed, 1e-9)}
         history.append(row)
         if progress:
             progress(row)
 
     # "typical" keeps points at least as realistic as tau, which the hinged objective puts at 0
     typical = 0.0 if cfg.realism_hinge else tau
-    picked = []
-    for algorithm in algorithms:
-        front = algorithm.opt  # the final population's non-dominated set
-        picked.append(front.get("X")[pick_from_front(front.get("F"), cfg.select, typical)])
-    latents = np.stack(picked).astype(np.float32)
+    fronts = [front for engine in engines for front in engine.fronts()]  # lanes hold consecutive restarts
+    latents = np.stack([X_r[pick_from_front(F_r, cfg.select, typical)] for X_r, F_r in fronts])
+    latents = latents.astype(np.float32)
     seconds = time.perf_counter() - t0
     F_final, images = evaluator.images_and_objectives(latents, keep_images=True)
 
@@ -189,7 +274,8 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
     plain = -F_final[:, 0] if cfg.n_augment == 0 else final_scores(augmented=False)
     augmented = final_scores(augmented=True)
     return SearchResult(latents=latents, images=images, clip_score=plain, clip_score_augmented=augmented,
-                        realism=F_final[:, 1], initial_clip_score=initial_best, n_evals=n_evals, seeds=seeds,
+                        realism=F_final[:, 1], initial_clip_score=initial_best,
+                        n_evals=np.full(cfg.restarts, cfg.pop_size * cfg.generations), seeds=seeds,
                         seconds=seconds, history=history)
 
 
