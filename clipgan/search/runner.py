@@ -163,7 +163,8 @@ class PymooRestarts:
     check the batched engine against and to run the search exactly as CLIP-GLaSS does.
     """
 
-    def __init__(self, start: np.ndarray, low: np.ndarray, high: np.ndarray, variation: Variation, seeds):
+    def __init__(self, start: np.ndarray, low: np.ndarray, high: np.ndarray, variation: Variation, seeds,
+                 generations: int):
         from pymoo.algorithms.moo.nsga2 import NSGA2
         from pymoo.core.problem import Problem
         from pymoo.operators.crossover.sbx import SBX
@@ -175,7 +176,8 @@ class PymooRestarts:
             algorithm = NSGA2(pop_size=len(sample), sampling=sample,
                               crossover=SBX(eta=variation.crossover_eta, prob=variation.crossover_prob),
                               mutation=PM(eta=variation.mutation_eta), eliminate_duplicates=False)
-            algorithm.setup(self.problem, seed=int(seed), verbose=False)
+            # a fixed generation count, as the loop runs; pymoo's default criterion costs time every tell
+            algorithm.setup(self.problem, termination=("n_gen", generations), seed=int(seed), verbose=False)
             self.algorithms.append(algorithm)
         self._asked = []
 
@@ -221,7 +223,7 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
         engines = [BatchedNSGA2(start[g], low, high, variation, [np.random.default_rng([int(seeds[r]), 1]) for r in g])
                    for g in groups]
     else:
-        engines = [PymooRestarts(start[g], low, high, variation, seeds[g]) for g in groups]
+        engines = [PymooRestarts(start[g], low, high, variation, seeds[g], cfg.generations) for g in groups]
 
     t0 = time.perf_counter()
     # the generator's typical realism: median over a fixed draw from its prior
