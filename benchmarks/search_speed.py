@@ -26,7 +26,7 @@ import torch
 from clipgan.clip import ClipScorer, ClipSpec, load_clip
 from clipgan.generators.dcgan import DCGAN, DCGANConfig, DCGANDiscriminatorNet, DCGANGeneratorNet
 from clipgan.search import SearchConfig, run_search
-from clipgan.search.runner import BatchEvaluator
+from clipgan.search.runner import BatchEvaluator, default_lanes
 
 SIZES = {  # (CLIP architecture, its config file or "", DCGAN image size, nz)
     "demo": ("clipgan-tiny", "demo/models/clipgan-tiny.json", 32, 64),
@@ -108,8 +108,8 @@ def reference_loop(generator, scorer, device, restarts: int, pop: int, gens: int
 class FreeGenerator:
     """A generator, realism and scorer that cost nothing: what is left is the search's own loop."""
 
-    def __init__(self, latent_dim: int, device: torch.device):
-        self.latent_dim, self.device = latent_dim, device
+    def __init__(self, latent_dim: int):
+        self.latent_dim = latent_dim
         self.bounds = (np.full(latent_dim, -4.0, np.float32), np.full(latent_dim, 4.0, np.float32))
 
     def sample_latents(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -127,7 +127,7 @@ class FreeGenerator:
 
 def loop_alone(latent_dim: int, cfg: SearchConfig, device: torch.device) -> dict[str, float]:
     """evals/s of run_search's own loop per engine, models free."""
-    free = FreeGenerator(latent_dim, device)
+    free = FreeGenerator(latent_dim)
     out = {}
     for engine in ("batched", "pymoo"):
         run = dataclasses.replace(cfg, engine=engine, compile=False)
@@ -166,7 +166,7 @@ def main() -> None:
     t0 = time.perf_counter()
     result = run_search(generator, scorer, cfg, device=device, lanes=args.lanes or None)
     sync(device)
-    search = (result.n_evals.sum() + 128) / (time.perf_counter() - t0)  # + the prior draw for tau
+    search = (result.n_evals.sum() + cfg.prior_samples) / (time.perf_counter() - t0)  # + the prior draw for tau
     reference = reference_loop(generator, scorer, device, restarts=max(2, args.restarts // 6), pop=64,
                                gens=args.generations)
     alone = loop_alone(generator.latent_dim, cfg, device)
@@ -178,7 +178,7 @@ def main() -> None:
     for batch, rate in limits.items():
         mark = " (best)" if batch == best_batch else ""
         print(f"| (a) forward G + CLIP + D{mark} | {batch} | {rate:,.0f} |")
-    lanes = args.lanes or (2 if device.type == "cuda" else 1)
+    lanes = args.lanes or default_lanes(device)
     print(f"| (b) clipgan search, engine {args.engine}, {lanes} lane(s) | {eval_batch} | {search:,.0f} |")
     print(f"| (c) reference loop, one restart at a time, pop 64 | 32 | {reference:,.0f} |")
     for engine, rate in alone.items():

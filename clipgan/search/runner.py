@@ -117,6 +117,7 @@ class BatchEvaluator:
         self.generator, self.scorer = generator, scorer
         self.eval_batch, self.device = eval_batch, device
         self.autocast = device.type == "cuda"
+        self.compiled = compile
         self._generate = self._images_and_realism
         self._encode = None
         if compile:  # batches are padded to eval_batch, and CLIP's input size is fixed: each compiles once
@@ -139,11 +140,11 @@ class BatchEvaluator:
         for start in range(0, len(X), self.eval_batch):
             z = Z[start:start + self.eval_batch]
             n = len(z)
-            if self._encode is not None and n < self.eval_batch:  # compiled: one batch shape, so one graph
+            if self.compiled and n < self.eval_batch:  # one batch shape, so one graph
                 z = torch.cat([z, z[-1:].expand(self.eval_batch - n, -1)])
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
                 images, realism = self._generate(z)
-                clip = self.scorer(images, encode=self._encode) if self._encode else self.scorer(images)  # (B,)
+                clip = self.scorer(images, encode=self._encode) if self.compiled else self.scorer(images)  # (B,)
             images, realism, clip = images[:n], realism[:n], clip[:n]
             out_f.append(torch.stack([-clip.float(), realism.float()], 1))
             if keep_images:
@@ -197,13 +198,18 @@ class PymooRestarts:
         return [(a.opt.get("X"), a.opt.get("F")) for a in self.algorithms]
 
 
+def default_lanes(device: torch.device) -> int:
+    """Two lanes on CUDA, so host bookkeeping overlaps the GPU; one on CPU, where they share the cores."""
+    return 2 if device.type == "cuda" else 1
+
+
 def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device = "cpu",
                progress=None, lanes: int | None = None) -> SearchResult:
     """Run `cfg.restarts` NSGA-II searches together; returns one picked image per restart.
 
-    `lanes`: groups of restarts that take turns on the device (default: 2 on CUDA, 1 on CPU,
-    where the host and the models share the same cores). Each restart evolves the same way
-    whatever the lanes, up to the device's floating point for other batch shapes.
+    `lanes`: groups of restarts that take turns on the device (default: `default_lanes`). Each
+    restart evolves the same way whatever the lanes, up to the device's floating point for other
+    batch shapes.
     """
     if cfg.select not in SELECT_RULES:
         raise ValueError(f"unknown front selection rule {cfg.select!r}; choose from {', '.join(SELECT_RULES)}")
@@ -217,7 +223,7 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
     start = np.stack([generator.sample_latents(cfg.pop_size, np.random.default_rng(int(seed))) for seed in seeds])
     variation = Variation(crossover_eta=cfg.crossover_eta, crossover_prob=cfg.crossover_prob,
                           mutation_eta=cfg.mutation_eta)
-    lanes = min(lanes or (2 if device.type == "cuda" else 1), cfg.restarts)
+    lanes = min(lanes or default_lanes(device), cfg.restarts)
     groups = np.array_split(np.arange(cfg.restarts), lanes)
     if cfg.engine == "batched":
         engines = [BatchedNSGA2(start[g], low, high, variation, [np.random.default_rng([int(seeds[r]), 1]) for r in g])
