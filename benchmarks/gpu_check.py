@@ -4,7 +4,8 @@
   python benchmarks/gpu_check.py --device cpu --smoke   # seconds-long check that the script works
 
 Builds CLIP ViT-B-32, DCGAN-64, BigGAN-deep-256, the StyleGAN2 LSUN-church generator (256 px,
-config-f) and the ResNet50 judge at full size with random weights, then for each generator:
+config-f; once with its latent realism, once with its discriminator) and the ResNet50 judge at
+full size with random weights, then for each generator:
   forward: G + CLIP + realism at one batch size, images/s;
   search:  a few generations of clipgan's search (all restarts batched), evaluations/s;
   peak:    the most GPU memory allocated during that generator's runs.
@@ -33,7 +34,7 @@ def peak_gib(device: torch.device) -> float:
 def build_generators(device: torch.device) -> dict:
     from clipgan.generators.biggan import BigGAN, BigGANArch, random_biggan_state
     from clipgan.generators.dcgan import DCGAN, DCGANConfig, DCGANDiscriminatorNet, DCGANGeneratorNet
-    from clipgan.generators.stylegan2 import StyleGAN2, StyleGAN2Arch, StyleGAN2Net
+    from clipgan.generators.stylegan2 import StyleGAN2, StyleGAN2Arch, StyleGAN2DiscriminatorNet, StyleGAN2Net
 
     torch.manual_seed(0)
     cfg = DCGANConfig(image_size=64, nz=100, ngf=64, ndf=64)
@@ -41,11 +42,14 @@ def build_generators(device: torch.device) -> dict:
              "discriminator": DCGANDiscriminatorNet(cfg).state_dict()}
     arch = BigGANArch()  # biggan-deep-256
     church = StyleGAN2Arch.config_f(256, 2)
+    church_checkpoint = {"g_ema": StyleGAN2Net(church).state_dict(), "latent_avg": torch.zeros(church.style_dim)}
+    church_d = StyleGAN2DiscriminatorNet(church.channels).state_dict()
     return {
         "DCGAN-64": lambda: DCGAN(dcgan, device=device),
         "BigGAN-deep-256": lambda: BigGAN(arch, random_biggan_state(arch), device=device, truncation=0.4),
-        "StyleGAN2-church-256": lambda: StyleGAN2({"g_ema": StyleGAN2Net(church).state_dict(),
-                                                   "latent_avg": torch.zeros(church.style_dim)}, device=device),
+        "StyleGAN2-church-256": lambda: StyleGAN2(church_checkpoint, device=device),
+        "StyleGAN2-church-256+D": lambda: StyleGAN2({**church_checkpoint, "d": church_d}, device=device,
+                                                    realism="discriminator"),
     }
 
 

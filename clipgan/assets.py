@@ -49,7 +49,7 @@ def resolve_asset(settings: dict, key: str, kind: str, downloads: str | os.PathL
 
 def fetch_stylegan2(settings: dict, key: str, out_dir: str | os.PathLike,
                     downloads: str | os.PathLike = "resources/downloads") -> None:
-    from clipgan.generators.stylegan2 import load_stylegan2_net
+    from clipgan.generators.stylegan2 import load_stylegan2_discriminator, load_stylegan2_net
 
     path = resolve_asset(settings, key, "stylegan2", Path(downloads) / key)
     checkpoint = load_torch(path, trust_pickle=bool(settings.get("trust_pickle")), sha256=settings.get("sha256", ""),
@@ -67,11 +67,20 @@ def fetch_stylegan2(settings: dict, key: str, out_dir: str | os.PathLike,
     latent_avg = checkpoint.get("latent_avg")
     stored = {"g_ema": g_ema, **({"latent_avg": latent_avg} if latent_avg is not None else {})}
     arch = net.arch
+    if settings.get("realism") == "discriminator":
+        if "d" not in checkpoint:
+            raise ValueError(f"{key}.realism: discriminator needs the checkpoint's discriminator ('d'), and {path} has "
+                             f"none (top-level keys: {sorted(checkpoint)[:10]}). Convert the official model with "
+                             f"convert_weight.py --disc, or set {key}.realism: latent")
+        d = load_stylegan2_discriminator(checkpoint["d"])  # fails here, naming keys, if not rosinality's layout
+        if d.size != arch.size:
+            raise ValueError(f"{key}: {path}'s discriminator takes {d.size} px images; its generator makes {arch.size}")
+        stored["d"] = checkpoint["d"]
     save_torch(stored, Path(out_dir) / "weights.pt")
     # a configured sha256 was already checked by load_torch: no need to hash the file again
     write_json({"kind": "stylegan2", "source": str(path), "sha256": settings.get("sha256") or sha256_file(path),
                 "arch": asdict(arch),
-                "latent_avg": latent_avg is not None}, Path(out_dir) / "source.json")
+                "latent_avg": latent_avg is not None, "discriminator": "d" in stored}, Path(out_dir) / "source.json")
     log.info("stored StyleGAN2 %d px (%d latent layers) from %s", arch.size, arch.n_latent, path)
 
 

@@ -57,6 +57,9 @@ def reference_errors(config: dict) -> list[str]:
     for name, gen in config.get("generators", {}).items():
         if gen.get("dataset") is not None and gen["dataset"] not in datasets:
             out.append(f"generators.{name}.dataset: {gen['dataset']!r} is not a defined dataset {sorted(datasets)}")
+        if gen.get("realism") is not None and gen.get("kind") != "stylegan2":
+            out.append(f"generators.{name}.realism: only stylegan2 generators choose their realism signal (a dcgan "
+                       "uses its discriminator, a biggan its latent prior)")
     for i, name in enumerate(config.get("judge", {}).get("datasets", [])):
         if name not in datasets:
             out.append(f"judge.datasets.{i}: {name!r} is not a defined dataset {sorted(datasets)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import asdict
 from pathlib import Path
 
@@ -19,18 +20,36 @@ TINY_BIGGAN = dict(output_dim=32, z_dim=16, class_embed_dim=16, channel_width=8,
 
 
 def stylegan2_checkpoint(path: Path, arch=None, *, seed: int = 0, extra: dict | None = None,
-                         noise_buffers: bool = True) -> Path:
-    """A rosinality checkpoint: {"g_ema": state dict, "latent_avg": [style_dim]} (+ `extra`)."""
-    from clipgan.generators.stylegan2 import StyleGAN2Arch, StyleGAN2Net
+                         noise_buffers: bool = True, discriminator: bool = False) -> Path:
+    """A rosinality checkpoint: {"g_ema": state dict, "latent_avg": [style_dim]}, with "d" (the
+    discriminator, as convert_weight.py --disc writes it) if asked, and `extra`."""
+    from clipgan.generators.stylegan2 import StyleGAN2Arch, StyleGAN2DiscriminatorNet, StyleGAN2Net
 
     torch.manual_seed(seed)
     arch = arch or StyleGAN2Arch.config_f(256, 2)
     g_ema = StyleGAN2Net(arch).state_dict()
     if not noise_buffers:
         g_ema = {k: v for k, v in g_ema.items() if not k.startswith("noises.")}
+    checkpoint = {"g_ema": g_ema, "latent_avg": torch.randn(arch.style_dim) * 0.1}
+    if discriminator:
+        checkpoint["d"] = keyed_weights(StyleGAN2DiscriminatorNet(arch.channels).state_dict())
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"g_ema": g_ema, "latent_avg": torch.randn(arch.style_dim) * 0.1, **(extra or {})}, path)
+    torch.save({**checkpoint, **(extra or {})}, path)
     return path
+
+
+def keyed_weights(state: dict) -> dict:
+    """Weights N(0, 1) and biases N(0, 0.1²), each tensor from a generator seeded by its key's CRC32
+    (buffers such as blur kernels kept): the same weights for any code that names its tensors the
+    same, whatever order it builds them in."""
+    out = {}
+    for key, value in state.items():
+        if key.endswith("kernel"):
+            out[key] = value.clone()
+        else:
+            g = torch.Generator().manual_seed(zlib.crc32(key.encode()))
+            out[key] = torch.randn(value.shape, generator=g) * (0.1 if key.endswith("bias") else 1.0)
+    return out
 
 
 def biggan_folder(folder: Path, arch=None, seed: int = 0) -> Path:

@@ -7,16 +7,19 @@ import numpy as np
 import pytest
 import torch
 
-from assets import TINY_BIGGAN, TINY_STYLEGAN2, biggan_folder, stylegan2_checkpoint
+from assets import TINY_BIGGAN, TINY_STYLEGAN2, biggan_folder, keyed_weights, stylegan2_checkpoint
 from clipgan.assets import fetch_biggan, fetch_stylegan2
 from clipgan.generators import build_generator, kinds
 from clipgan.generators.biggan import BigGANArch
-from clipgan.generators.stylegan2 import StyleGAN2Arch, StyleGAN2Net
+from clipgan.generators.stylegan2 import (StyleGAN2Arch, StyleGAN2DiscriminatorNet, StyleGAN2Net,
+                                          load_stylegan2_discriminator)
 from clipgan.io import MissingAssetError, UnsafeCheckpointError, sha256_file
 from conftest import REPO
 
 # every key, shape and dtype of rosinality's church g_ema (config-f, 256 px), listed from its model code
 MANIFEST = REPO / "tests" / "fixtures" / "stylegan2_church_g_ema_manifest.json"
+# the same for its discriminator `d`, with rosinality's logits for key-seeded weights (tests/assets.keyed_weights)
+D_MANIFEST = REPO / "tests" / "fixtures" / "stylegan2_church_d_manifest.json"
 
 
 def test_all_kinds_are_registered():
@@ -32,13 +35,79 @@ def test_stylegan2_church_state_dict_equals_the_manifest():
                                                              if int(r) <= 256}
 
 
+def test_stylegan2_church_discriminator_state_dict_equals_the_manifest():
+    manifest = json.loads(D_MANIFEST.read_text())
+    net = StyleGAN2DiscriminatorNet(StyleGAN2Arch.config_f(256, 2).channels)
+    state = net.state_dict()
+    assert [[k, list(v.shape), str(v.dtype).removeprefix("torch.")] for k, v in state.items()] == manifest["state_dict"]
+    assert sum(v.numel() for v in state.values()) == manifest["num_state_dict_elements"]
+    assert StyleGAN2DiscriminatorNet.from_state_dict(state).channels == net.channels
+
+
 @pytest.mark.slow
-def test_stylegan2_church_checkpoint_loads_generates_256px_and_searches(tmp_path, tiny_clip_config):
+def test_stylegan2_church_discriminator_gives_rosinality_logits():
+    check = json.loads(D_MANIFEST.read_text())["cpu_forward_check"]
+    state = keyed_weights(StyleGAN2DiscriminatorNet(StyleGAN2Arch.config_f(256, 2).channels).state_dict())
+    net = load_stylegan2_discriminator(state).eval()
+    x = (torch.randn(8, 3, 256, 256, generator=torch.Generator().manual_seed(0)) * 0.5).clamp(-1, 1)
+    with torch.no_grad():
+        for n, key in [(8, "logits_batch8"), (4, "logits_batch4_first4"), (1, "logits_batch1_first1")]:
+            torch.testing.assert_close(net(x[:n]), torch.tensor(check[key]), rtol=0, atol=2e-6)
+
+
+def test_discriminator_realism_groups_each_image_with_fixed_companions(tmp_path):
+    arch = StyleGAN2Arch(**TINY_STYLEGAN2)
+    ckpt = stylegan2_checkpoint(tmp_path / "tiny.pt", arch, discriminator=True)
+    settings = {"weights": str(ckpt), "realism": "discriminator", "truncation": 0.7}
+    fetch_stylegan2(settings, "generators.g", tmp_path / "model")
+    assert json.loads((tmp_path / "model" / "source.json").read_text())["discriminator"] is True
+    gen = build_generator("stylegan2", str(tmp_path / "model"), settings)
+    latents = torch.from_numpy(gen.sample_latents(5, np.random.default_rng(3)))
+    images = gen(latents)
+    together = gen.realism(latents, images)
+    alone = torch.cat([gen.realism(latents[i:i + 1], images[i:i + 1]) for i in range(5)])
+    torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-6)  # a score does not depend on the batch
+    assert together.std() > 0 and (together > 0).all()
+
+    # as in training, where the image's group of 4 is itself and the three companions
+    companion_images = gen(torch.from_numpy(gen.sample_latents(3, np.random.default_rng([0, 2]))))
+    grouped = gen.d(torch.cat([images[:1], companion_images]))[0]
+    torch.testing.assert_close(together[0], torch.nn.functional.softplus(-grouped), rtol=1e-5, atol=1e-6)
+
+    latent_only = build_generator("stylegan2", str(tmp_path / "model"), {"truncation": 0.7})
+    assert latent_only.d is None and not torch.allclose(latent_only.realism(latents, images), together)
+
+
+def test_discriminator_realism_needs_a_discriminator_of_the_same_size(tmp_path):
+    arch = StyleGAN2Arch(**TINY_STYLEGAN2)
+    settings = {"weights": str(stylegan2_checkpoint(tmp_path / "g.pt", arch)), "realism": "discriminator"}
+    with pytest.raises(ValueError, match=r"generators.g.realism: discriminator needs the checkpoint's discriminator "
+                                         r"\('d'\), and .*g.pt has none .* convert_weight.py --disc"):
+        fetch_stylegan2(settings, "generators.g", tmp_path / "model")
+    assert not (tmp_path / "model" / "weights.pt").exists()
+
+    small = StyleGAN2Arch(size=16, style_dim=64, n_mlp=2, channels={4: 32, 8: 32, 16: 16})
+    wrong = stylegan2_checkpoint(tmp_path / "other.pt", small, discriminator=True)
+    ckpt = torch.load(stylegan2_checkpoint(tmp_path / "mixed.pt", arch), weights_only=True)
+    ckpt["d"] = torch.load(wrong, weights_only=True)["d"]
+    torch.save(ckpt, tmp_path / "mixed.pt")
+    with pytest.raises(ValueError, match=r"discriminator takes 16 px images; its generator makes 32"):
+        fetch_stylegan2({**settings, "weights": str(tmp_path / "mixed.pt")}, "generators.g", tmp_path / "model")
+
+    ckpt["d"] = {"convs.0.0.weight": torch.zeros(16, 3, 1, 1)}
+    torch.save(ckpt, tmp_path / "broken.pt")
+    with pytest.raises(ValueError, match=r"not a rosinality StyleGAN2 discriminator state dict"):
+        fetch_stylegan2({**settings, "weights": str(tmp_path / "broken.pt")}, "generators.g", tmp_path / "model")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("realism", ["latent", "discriminator"])
+def test_stylegan2_church_checkpoint_loads_generates_256px_and_searches(tmp_path, tiny_clip_config, realism):
     from clipgan.clip import ClipScorer, ClipSpec, load_clip
     from clipgan.search import SearchConfig, run_search
 
-    ckpt = stylegan2_checkpoint(tmp_path / "stylegan2-church-config-f.pt")
-    settings = {"kind": "stylegan2", "weights": str(ckpt), "truncation": 0.7}
+    ckpt = stylegan2_checkpoint(tmp_path / "stylegan2-church-config-f.pt", discriminator=realism == "discriminator")
+    settings = {"kind": "stylegan2", "weights": str(ckpt), "truncation": 0.7, "realism": realism}
     fetch_stylegan2(settings, "generators.church", tmp_path / "model")
     gen = build_generator("stylegan2", str(tmp_path / "model"), settings)
     assert gen.image_size == 256 and gen.latent_dim == 512

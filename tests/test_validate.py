@@ -60,6 +60,8 @@ BAD = [
     (("judge", "sha256"), "abc", "judge.sha256: 'abc' does not match"),
     (("generators", "dcgan_city", "trust_pickle"), True, "generators.dcgan_city.trust_pickle: needs"),
     (("datasets", "nature", "source"), "ftp", "datasets.nature.source: 'ftp' is not one of"),
+    (("generators", "dcgan_city", "realism"), "discriminator", "generators.dcgan_city.realism: only stylegan2"),
+    (("generators", "dcgan_city", "realism"), "critic", "generators.dcgan_city.realism: 'critic' is not one of"),
 ]
 
 

@@ -7,9 +7,16 @@ filters (upfirdn2d) are written with zero insertion, padding and a depthwise con
 
 The search moves one W vector per image (broadcast to every layer), inside a box fitted to
 the truncated prior; the per-layer noise is the checkpoint's fixed noise buffers, so a
-latent always gives the same image. Realism is the squared distance to the checkpoint's
-`latent_avg`, per dimension: the search keeps images about as close to the average as
-typical samples are.
+latent always gives the same image.
+
+Realism is one of two signals (`realism` in the generator's settings):
+- `latent` (default): the squared distance to the checkpoint's `latent_avg`, per dimension;
+  the search keeps images about as close to the average as typical samples are.
+- `discriminator`: the checkpoint's discriminator (`d`, rosinality's layout), as CLIP-GLaSS uses
+  for StyleGAN2: softplus(-D(x)), the generator's loss for "real". D's minibatch-stddev layer
+  mixes the images of a group of 4, so an image's score would depend on its batch neighbours;
+  here each image is grouped with the same three fixed prior samples instead, which keeps the
+  statistic D was trained with and makes a latent's score independent of the batch.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import torch.nn.functional as F
 from clipgan.generators.base import register
 
 BLUR = (1.0, 3.0, 3.0, 1.0)
+REALISM_KINDS = ("latent", "discriminator")
 
 
 def _kernel(taps=BLUR, gain: float = 1.0) -> torch.Tensor:
@@ -246,6 +254,127 @@ class StyleGAN2Net(nn.Module):
         return skip
 
 
+class EqualConv2d(nn.Module):
+    """A convolution with its weights scaled at run time (equalised learning rate)."""
+
+    def __init__(self, c_in: int, c_out: int, k: int, stride: int = 1, padding: int = 0, bias: bool = True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(c_out, c_in, k, k))
+        self.bias = nn.Parameter(torch.zeros(c_out)) if bias else None
+        self.scale, self.stride, self.padding = 1 / math.sqrt(c_in * k * k), stride, padding
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.weight * self.scale, self.bias, stride=self.stride, padding=self.padding)
+
+
+class ConvLayer(nn.Sequential):
+    """[Blur] -> EqualConv2d -> [BiasLeakyReLU]; the indices are rosinality's, so keys match."""
+
+    def __init__(self, c_in: int, c_out: int, k: int, downsample: bool = False, bias: bool = True,
+                 activate: bool = True):
+        layers: list[nn.Module] = []
+        if downsample:  # blur, then a stride-2 convolution without padding
+            p = (len(BLUR) - 2) + (k - 1)
+            layers.append(Blur(((p + 1) // 2, p // 2)))
+        layers.append(EqualConv2d(c_in, c_out, k, stride=2 if downsample else 1,
+                                  padding=0 if downsample else k // 2, bias=bias and not activate))
+        if activate:
+            layers.append(BiasLeakyReLU(c_out))
+        super().__init__(*layers)
+
+
+class ResBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.conv1 = ConvLayer(c_in, c_in, 3)
+        self.conv2 = ConvLayer(c_in, c_out, 3, downsample=True)
+        self.skip = ConvLayer(c_in, c_out, 1, downsample=True, bias=False, activate=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.conv2(self.conv1(x)) + self.skip(x)) / math.sqrt(2)
+
+
+class StyleGAN2DiscriminatorNet(nn.Module):
+    """StyleGAN2's residual discriminator with rosinality's module names.
+
+    `channels` maps each resolution, from the image size down to 4, to its width.
+    """
+
+    stddev_group = 4
+
+    def __init__(self, channels: dict[int, int]):
+        super().__init__()
+        self.channels = dict(channels)
+        size = max(channels)
+        blocks: list[nn.Module] = [ConvLayer(3, channels[size], 1)]
+        res = size
+        while res > 4:
+            blocks.append(ResBlock(channels[res], channels[res // 2]))
+            res //= 2
+        self.convs = nn.Sequential(*blocks)
+        self.final_conv = ConvLayer(channels[4] + 1, channels[4], 3)
+        self.final_linear = nn.Sequential(EqualLinear(channels[4] * 16, channels[4], activate=True),
+                                          EqualLinear(channels[4], 1))
+
+    @property
+    def size(self) -> int:
+        return max(self.channels)
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> "StyleGAN2DiscriminatorNet":
+        """Read the widths off a discriminator state dict's shapes."""
+        size_width = state["convs.0.0.weight"].shape[0]
+        n_blocks = len([k for k in state if re.fullmatch(r"convs\.\d+\.conv1\.0\.weight", k)])
+        size = 4 * 2 ** n_blocks
+        channels = {size: size_width}
+        for i in range(1, n_blocks + 1):
+            channels[size // 2 ** i] = state[f"convs.{i}.conv2.1.weight"].shape[0]
+        return cls(channels)
+
+    def trunk(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, size, size) in [-1, 1] -> (B, C, 4, 4): everything before the minibatch stddev."""
+        return self.convs(images)
+
+    def head(self, features: torch.Tensor, stddev: torch.Tensor) -> torch.Tensor:
+        """(B, C, 4, 4) features and (B,) group stddevs -> (B,) logits."""
+        b, _, h, w = features.shape
+        x = torch.cat([features, stddev.to(features.dtype).view(b, 1, 1, 1).expand(b, 1, h, w)], 1)
+        return self.final_linear(self.final_conv(x).reshape(b, -1)).view(b)
+
+    @staticmethod
+    def group_stddev(group: torch.Tensor) -> torch.Tensor:
+        """(G, B, C, H, W) features of B groups of G -> (B,) the mean over C, H, W of their std."""
+        return torch.sqrt(group.float().var(0, unbiased=False) + 1e-8).mean((1, 2, 3))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits as in training: image i is grouped with i + k*B/G (B divisible by G = min(B, 4))."""
+        features = self.trunk(images)
+        b = features.shape[0]
+        g = min(b, self.stddev_group)
+        stddev = self.group_stddev(features.view(g, b // g, *features.shape[1:]))
+        return self.head(features, stddev.repeat(g))
+
+    def logits_with_companions(self, images: torch.Tensor, companions: torch.Tensor) -> torch.Tensor:
+        """Logits with each image grouped with the same `companions`' trunk features (G - 1, C, 4, 4)."""
+        features = self.trunk(images)
+        group = torch.cat([features[None], companions[:, None].to(features.dtype).expand(-1, *features.shape)])
+        return self.head(features, self.group_stddev(group))
+
+
+def load_stylegan2_discriminator(state: dict) -> StyleGAN2DiscriminatorNet:
+    """Build and load a rosinality discriminator state dict; fails listing keys that do not fit."""
+    try:
+        net = StyleGAN2DiscriminatorNet.from_state_dict(state)
+    except (KeyError, IndexError, AttributeError) as err:
+        raise ValueError(f"not a rosinality StyleGAN2 discriminator state dict (no {err}); keys: "
+                         f"{sorted(state)[:8]}") from None
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(f"not a rosinality StyleGAN2 discriminator state dict: missing {missing[:8]}, unexpected "
+                         f"{unexpected[:8]}")
+    return net
+
+
 def load_stylegan2_net(state: dict, strict: bool = True) -> StyleGAN2Net:
     """Build the network for a g_ema state dict and load it; fails listing keys that do not fit."""
     net = StyleGAN2Net(StyleGAN2Arch.from_state_dict(state))
@@ -261,7 +390,9 @@ class StyleGAN2:
     """A pretrained StyleGAN2 behind the generator interface (see clipgan.generators.base)."""
 
     def __init__(self, checkpoint: dict, device: str | torch.device = "cpu", truncation: float = 0.7,
-                 prior_samples: int = 4096, seed: int = 0):
+                 prior_samples: int = 4096, seed: int = 0, realism: str = "latent"):
+        if realism not in REALISM_KINDS:
+            raise ValueError(f"realism must be one of {REALISM_KINDS}, not {realism!r}")
         self.device = torch.device(device)
         self.net = load_stylegan2_net(checkpoint["g_ema"]).to(self.device).eval().requires_grad_(False)
         d = self.net.arch.style_dim
@@ -277,6 +408,20 @@ class StyleGAN2:
         low, high = np.quantile(prior, 0.005, axis=0), np.quantile(prior, 0.995, axis=0)
         margin = 0.1 * (high - low)
         self.bounds = ((low - margin).astype(np.float32), (high + margin).astype(np.float32))
+        self.d: StyleGAN2DiscriminatorNet | None = None
+        if realism == "discriminator":
+            if "d" not in checkpoint:
+                raise ValueError("realism: discriminator needs the checkpoint's discriminator ('d'); this one has "
+                                 f"{sorted(checkpoint)}. Convert with convert_weight.py --disc, or use realism: latent")
+            self.d = load_stylegan2_discriminator(checkpoint["d"]).to(self.device).eval().requires_grad_(False)
+            if self.d.size != self.image_size:
+                raise ValueError(f"the discriminator takes {self.d.size} px images, the generator makes "
+                                 f"{self.image_size} px")
+            # the three fixed prior samples every scored image is grouped with (see the module's doc)
+            companions = self.sample_latents(StyleGAN2DiscriminatorNet.stddev_group - 1,
+                                             np.random.default_rng([seed, 2]))
+            with torch.no_grad():
+                self.companions = self.d.trunk(self(torch.from_numpy(companions)))
 
     @torch.no_grad()
     def sample_latents(self, n: int, rng: np.random.Generator, clip_to_bounds: bool = True) -> np.ndarray:
@@ -292,6 +437,8 @@ class StyleGAN2:
 
     @torch.no_grad()
     def realism(self, latents: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        if self.d is not None:  # the discriminator's loss for "real"
+            return F.softplus(-self.d.logits_with_companions(images.float(), self.companions))
         return (latents.to(self.device, torch.float32) - self.latent_avg).pow(2).mean(1)
 
 
@@ -302,4 +449,5 @@ def build_stylegan2(path: str, settings: dict, device: str | torch.device = "cpu
     from clipgan.io import load_torch
 
     file = Path(path) / "weights.pt" if Path(path).is_dir() else Path(path)
-    return StyleGAN2(load_torch(file), device=device, truncation=float(settings.get("truncation", 0.7)))
+    return StyleGAN2(load_torch(file), device=device, truncation=float(settings.get("truncation", 0.7)),
+                     realism=settings.get("realism", "latent"))
