@@ -4,7 +4,10 @@
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(workflow.basedir)))  # the clipgan library beside this Snakefile
+# the clipgan library beside this Snakefile (Snakemake adds this folder too; explicit here). Every
+# script job extends its sys.path with Snakemake's, so jobs import this checkout, also in a rule's
+# conda env, which does not install clipgan (tests/test_workflow.py checks it).
+sys.path.insert(0, str(Path(workflow.basedir)))
 
 from clipgan.validate import validate_config
 

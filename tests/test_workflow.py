@@ -190,3 +190,32 @@ def test_prompt_texts_never_reach_paths(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "results/search/dcgan_nature/beautiful/search.parquet" in out.stdout
     assert "etc" not in out.stdout and "日本" not in out.stdout
+
+
+def test_jobs_import_the_checkout_even_from_a_python_without_clipgan(tmp_path):
+    """A rule's conda env (`--sdm conda`) has no clipgan installed: the job must still import this checkout's."""
+    import os
+    import site
+    import subprocess
+    import sys
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    # the host's packages as plain paths: their .pth files (clipgan's editable install) are not processed
+    Path(purelib, "host.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    probe = subprocess.run([python, "-c", "import snakemake, torch; import clipgan"], capture_output=True, text=True,
+                           cwd=tmp_path, env={**os.environ, "PYTHONPATH": ""})
+    assert "No module named 'clipgan'" in probe.stderr, probe.stderr  # the environment really lacks it
+
+    config = yaml.safe_load((REPO / "demo" / "config.yaml").read_text())
+    config["datasets"]["city"].update(n_train=24, n_test=6)
+    study = write_study(tmp_path / "study", config)
+    out = subprocess.run([python, "-m", "snakemake", "--cores", "1", "--directory", str(study), "--snakefile",
+                          str(REPO / "Snakefile"), "resources/datasets/city"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=600, env={**os.environ, "PYTHONPATH": "", "HF_HUB_OFFLINE": "1"})
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "clipgan 0.1.0" in (study / "logs" / "data" / "city.log").read_text()
+    assert len(list((study / "resources" / "datasets" / "city" / "train").rglob("*.png"))) == 24
