@@ -14,7 +14,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-from clipgan.fetch import download, fetch_once
+from clipgan.fetch import fetch_once
 from clipgan.io import MissingAssetError, load_torch, save_torch, sha256_file, write_json
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,8 @@ def fetch_imagenet_resnet(arch: str, out_weights: str | os.PathLike,
     """torchvision's default ImageNet weights for `arch` (IMAGENET1K_V2 for resnet50).
 
     Taken from torch's hub cache when present ($TORCH_HOME/hub/checkpoints, the file name of
-    torchvision's URL), else downloaded once; the sha256 prefix in torchvision's file names is checked.
+    torchvision's URL), else from `downloads` (downloaded there once; reruns reuse it); the sha256
+    prefix in torchvision's file names is checked.
     """
     import torch
     import torchvision
@@ -122,7 +123,7 @@ def fetch_imagenet_resnet(arch: str, out_weights: str | os.PathLike,
         path = cached
     else:
         try:
-            path = download(weights.url, Path(downloads) / "judge" / name, what=f"judge ({arch} {weights})")
+            path = fetch_once(weights.url, Path(downloads) / "judge" / name, what=f"judge ({arch} {weights})")
         except Exception as err:
             raise MissingAssetError(f"judge.imagenet_weights: the {arch} ImageNet weights ({weights}) are not in "
                                     f"{cached.parent} and could not be downloaded ({err}). Put {name} there (from "
@@ -131,8 +132,8 @@ def fetch_imagenet_resnet(arch: str, out_weights: str | os.PathLike,
         prefix = name.rsplit("-", 1)[-1].split(".")[0]
         if not sha256_file(path).startswith(prefix):
             path.unlink()
-            raise MissingAssetError(f"judge.imagenet_weights: the downloaded {name} does not match its sha256 prefix "
-                                    f"{prefix}; deleted it. Try again.")
+            raise MissingAssetError(f"judge.imagenet_weights: {path} does not match the sha256 prefix {prefix} in its "
+                                    "name; deleted it. Try again.")
     state = load_torch(path, key="judge")
     torchvision.models.get_model(arch, weights=None).load_state_dict(state)  # the file fits the architecture
     save_torch(state, out_weights)

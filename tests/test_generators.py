@@ -237,6 +237,52 @@ def test_missing_judge_imagenet_weights_offline(tmp_path, monkeypatch):
         fetch_imagenet_resnet("resnet18", tmp_path / "out.pt", downloads=tmp_path / "downloads")
 
 
+def test_judge_imagenet_weights_are_downloaded_once_and_checked(tmp_path, monkeypatch):
+    import hashlib
+    import threading
+    import types
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    import torchvision
+
+    from clipgan.assets import fetch_imagenet_resnet
+
+    served = tmp_path / "served"
+    served.mkdir()
+    torch.save(torchvision.models.resnet18().state_dict(), served / "weights.pth")
+    sha = hashlib.sha256((served / "weights.pth").read_bytes()).hexdigest()
+    good, bad = f"resnet18-{sha[:8]}.pth", "resnet18-00000000.pth"
+    for name in (good, bad):
+        (served / name).write_bytes((served / "weights.pth").read_bytes())
+    requests = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            requests.append(self.path)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(served)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    url = {"name": good}
+    monkeypatch.setattr(torchvision.models, "get_model_weights", lambda arch: types.SimpleNamespace(
+        DEFAULT=types.SimpleNamespace(url=f"{base}/{url['name']}")))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    try:
+        fetch_imagenet_resnet("resnet18", tmp_path / "a.pt", downloads=tmp_path / "downloads")
+        fetch_imagenet_resnet("resnet18", tmp_path / "b.pt", downloads=tmp_path / "downloads")
+        assert len(requests) == 1  # the rerun used the downloaded file
+        assert torch.equal(torch.load(tmp_path / "b.pt", weights_only=True)["fc.weight"],
+                           torch.load(served / "weights.pth", weights_only=True)["fc.weight"])
+        url["name"] = bad
+        with pytest.raises(MissingAssetError, match=r"resnet18-00000000.pth does not match the sha256 prefix "
+                                                    r"00000000 in its name; deleted it"):
+            fetch_imagenet_resnet("resnet18", tmp_path / "c.pt", downloads=tmp_path / "downloads")
+        assert not (tmp_path / "downloads" / "judge" / bad).exists() and not (tmp_path / "c.pt").exists()
+    finally:
+        httpd.shutdown()
+
+
 def test_judge_imagenet_weights_from_the_torch_hub_cache(tmp_path, monkeypatch):
     from assets import torchvision_hub_cache
     from clipgan.assets import fetch_imagenet_resnet
