@@ -85,6 +85,9 @@ def test_discriminator_realism_needs_a_discriminator_of_the_same_size(tmp_path):
                                          r"\('d'\), and .*g.pt has none .* convert_weight.py --disc"):
         fetch_stylegan2(settings, "generators.g", tmp_path / "model")
     assert not (tmp_path / "model" / "weights.pt").exists()
+    fetch_stylegan2({**settings, "realism": "latent"}, "generators.g", tmp_path / "model")
+    with pytest.raises(ValueError, match=r"If it was fetched before realism was set, fetch it again"):
+        build_generator("stylegan2", str(tmp_path / "model"), settings)
 
     small = StyleGAN2Arch(size=16, style_dim=64, n_mlp=2, channels={4: 32, 8: 32, 16: 16})
     wrong = stylegan2_checkpoint(tmp_path / "other.pt", small, discriminator=True)

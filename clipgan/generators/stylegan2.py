@@ -412,7 +412,9 @@ class StyleGAN2:
         if realism == "discriminator":
             if "d" not in checkpoint:
                 raise ValueError("realism: discriminator needs the checkpoint's discriminator ('d'); this one has "
-                                 f"{sorted(checkpoint)}. Convert with convert_weight.py --disc, or use realism: latent")
+                                 f"{sorted(checkpoint)}. If it was fetched before realism was set, fetch it again "
+                                 "(rule generator_fetch); else convert with convert_weight.py --disc, or use realism: "
+                                 "latent")
             self.d = load_stylegan2_discriminator(checkpoint["d"]).to(self.device).eval().requires_grad_(False)
             if self.d.size != self.image_size:
                 raise ValueError(f"the discriminator takes {self.d.size} px images, the generator makes "
