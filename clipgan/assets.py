@@ -72,9 +72,10 @@ def fetch_stylegan2(settings: dict, key: str, out_dir: str | os.PathLike,
             raise ValueError(f"{key}.realism: discriminator needs the checkpoint's discriminator ('d'), and {path} has "
                              f"none (top-level keys: {sorted(checkpoint)[:10]}). Convert the official model with "
                              f"convert_weight.py --disc, or set {key}.realism: latent")
-        d = load_stylegan2_discriminator(checkpoint["d"])  # fails here, naming keys, if not rosinality's layout
-        if d.size != arch.size:
-            raise ValueError(f"{key}: {path}'s discriminator takes {d.size} px images; its generator makes {arch.size}")
+        try:  # fails here, naming keys, if not rosinality's layout or not the generator's size
+            load_stylegan2_discriminator(checkpoint["d"], arch.size)
+        except ValueError as err:
+            raise ValueError(f"{key}: {path}: {err}") from None
         stored["d"] = checkpoint["d"]
     save_torch(stored, Path(out_dir) / "weights.pt")
     # a configured sha256 was already checked by load_torch: no need to hash the file again

@@ -48,7 +48,7 @@ def test_stylegan2_church_discriminator_state_dict_equals_the_manifest():
 def test_stylegan2_church_discriminator_gives_rosinality_logits():
     check = json.loads(D_MANIFEST.read_text())["cpu_forward_check"]
     state = keyed_weights(StyleGAN2DiscriminatorNet(StyleGAN2Arch.config_f(256, 2).channels).state_dict())
-    net = load_stylegan2_discriminator(state).eval()
+    net = load_stylegan2_discriminator(state, 256).eval()
     x = (torch.randn(8, 3, 256, 256, generator=torch.Generator().manual_seed(0)) * 0.5).clamp(-1, 1)
     with torch.no_grad():
         for n, key in [(8, "logits_batch8"), (4, "logits_batch4_first4"), (1, "logits_batch1_first1")]:
@@ -94,12 +94,13 @@ def test_discriminator_realism_needs_a_discriminator_of_the_same_size(tmp_path):
     ckpt = torch.load(stylegan2_checkpoint(tmp_path / "mixed.pt", arch), weights_only=True)
     ckpt["d"] = torch.load(wrong, weights_only=True)["d"]
     torch.save(ckpt, tmp_path / "mixed.pt")
-    with pytest.raises(ValueError, match=r"discriminator takes 16 px images; its generator makes 32"):
+    with pytest.raises(ValueError, match=r"generators.g: .*mixed.pt: the discriminator takes 16 px images; the "
+                                         r"generator makes 32 px"):
         fetch_stylegan2({**settings, "weights": str(tmp_path / "mixed.pt")}, "generators.g", tmp_path / "model")
 
     ckpt["d"] = {"convs.0.0.weight": torch.zeros(16, 3, 1, 1)}
     torch.save(ckpt, tmp_path / "broken.pt")
-    with pytest.raises(ValueError, match=r"not a rosinality StyleGAN2 discriminator state dict"):
+    with pytest.raises(ValueError, match=r"generators.g: .*broken.pt: not a rosinality StyleGAN2 discriminator"):
         fetch_stylegan2({**settings, "weights": str(tmp_path / "broken.pt")}, "generators.g", tmp_path / "model")
 
 

@@ -361,8 +361,9 @@ class StyleGAN2DiscriminatorNet(nn.Module):
         return self.head(features, self.group_stddev(group))
 
 
-def load_stylegan2_discriminator(state: dict) -> StyleGAN2DiscriminatorNet:
-    """Build and load a rosinality discriminator state dict; fails listing keys that do not fit."""
+def load_stylegan2_discriminator(state: dict, image_size: int) -> StyleGAN2DiscriminatorNet:
+    """Build and load a rosinality discriminator state dict for `image_size` px images; fails listing
+    keys that do not fit, or naming both sizes."""
     try:
         net = StyleGAN2DiscriminatorNet.from_state_dict(state)
     except (KeyError, IndexError, AttributeError) as err:
@@ -372,6 +373,8 @@ def load_stylegan2_discriminator(state: dict) -> StyleGAN2DiscriminatorNet:
     if missing or unexpected:
         raise ValueError(f"not a rosinality StyleGAN2 discriminator state dict: missing {missing[:8]}, unexpected "
                          f"{unexpected[:8]}")
+    if net.size != image_size:
+        raise ValueError(f"the discriminator takes {net.size} px images; the generator makes {image_size} px")
     return net
 
 
@@ -415,10 +418,8 @@ class StyleGAN2:
                                  f"{sorted(checkpoint)}. If it was fetched before realism was set, fetch it again "
                                  "(rule generator_fetch); else convert with convert_weight.py --disc, or use realism: "
                                  "latent")
-            self.d = load_stylegan2_discriminator(checkpoint["d"]).to(self.device).eval().requires_grad_(False)
-            if self.d.size != self.image_size:
-                raise ValueError(f"the discriminator takes {self.d.size} px images, the generator makes "
-                                 f"{self.image_size} px")
+            self.d = load_stylegan2_discriminator(checkpoint["d"], self.image_size)
+            self.d.to(self.device).eval().requires_grad_(False)
             # the three fixed prior samples every scored image is grouped with (see the module's doc)
             companions = self.sample_latents(StyleGAN2DiscriminatorNet.stddev_group - 1,
                                              np.random.default_rng([seed, 2]))
