@@ -78,6 +78,22 @@ def test_discriminator_realism_groups_each_image_with_fixed_companions(tmp_path)
     assert latent_only.d is None and not torch.allclose(latent_only.realism(latents, images), together)
 
 
+@pytest.mark.slow
+def test_discriminator_realism_compiles_to_the_eager_objectives(tmp_path, tiny_clip_config):
+    from clipgan.clip import ClipScorer, ClipSpec, load_clip
+    from clipgan.search.runner import BatchEvaluator
+
+    ckpt = stylegan2_checkpoint(tmp_path / "tiny.pt", StyleGAN2Arch(**TINY_STYLEGAN2), discriminator=True)
+    settings = {"weights": str(ckpt), "realism": "discriminator"}
+    fetch_stylegan2(settings, "generators.g", tmp_path / "model")
+    gen = build_generator("stylegan2", str(tmp_path / "model"), settings)
+    clip, tok = load_clip(ClipSpec(model="clipgan-tiny", config_file=str(tiny_clip_config)))
+    X = gen.sample_latents(12, np.random.default_rng(0))  # one full batch of 8, one padded
+    evaluate = {compile: BatchEvaluator(gen, ClipScorer(clip, tok, "a church"), 8, torch.device("cpu"),
+                                        compile=compile).images_and_objectives(X)[0] for compile in (False, True)}
+    np.testing.assert_allclose(evaluate[True], evaluate[False], rtol=1e-4, atol=1e-5)
+
+
 def test_discriminator_realism_needs_a_discriminator_of_the_same_size(tmp_path):
     arch = StyleGAN2Arch(**TINY_STYLEGAN2)
     settings = {"weights": str(stylegan2_checkpoint(tmp_path / "g.pt", arch)), "realism": "discriminator"}
