@@ -282,16 +282,21 @@ def build_table(config: dict, parts: list[str], out_table: str) -> None:
 
 
 def bias_stage(config: dict, table_path: str, out_bias: str) -> None:
-    from clipgan.bias import bias_table
+    from clipgan.bias import bias_table, headlines
     from clipgan.table import bias_schema, read_table
 
-    bias = bias_table(read_table(table_path), config["classes"], cfgs.bias_config(config))
+    settings = cfgs.bias_config(config)
+    bias = bias_table(read_table(table_path), config["classes"], settings)
     write_table(bias, out_bias, bias_schema(), _study_meta(config))
-    top = bias[bias.baseline == "unguided"].sort_values("log_ratio", ascending=False).groupby(
-        ["generator", "prompt_id"]).head(1)
-    for row in top.to_dict("records"):
-        log.info("%s / %s: most favoured %s, log-ratio %.2f, p %.2g", row["generator"], row["prompt_id"],
-                 row["class"], row["log_ratio"], row["p_value"])
+    for row in headlines(bias).to_dict("records"):
+        if row["class"] is None:
+            log.info("%s / %s vs %s: no class stands out (omnibus p %.2g)", row["generator"], row["prompt_id"],
+                     row["baseline"], row["p_value_omnibus"])
+        else:
+            log.info("%s / %s vs %s: %s %d/%d vs %d/%d, log odds ratio %.2f [%.2f, %.2f], q %.2g",
+                     row["generator"], row["prompt_id"], row["baseline"], row["class"], row["count_guided"],
+                     row["n_guided"], row["count_baseline"], row["n_baseline"], row["log_odds_ratio"],
+                     row["log_odds_ratio_ci_low"], row["log_odds_ratio_ci_high"], row["q_value"])
 
 
 def report_stage(config: dict, table: str, bias: str, judge_metrics: str, samples: list[str], histories: list[str],
@@ -302,8 +307,10 @@ def report_stage(config: dict, table: str, bias: str, judge_metrics: str, sample
     history_files = {f"{g}/{p}": h for (g, p), h in zip([(g, p) for g in generators for p in prompts], histories)}
     # benchmark files of the jobs that ran before this one (informational: read, not required)
     timings = read_benchmarks(sorted(str(p) for p in Path("results/benchmarks").rglob("*.tsv")))
+    settings = cfgs.bias_config(config)
     write_report(table, bias, judge_metrics, sample_grids, history_files, out_html, list(config["classes"]),
-                 title=f"clipgan · {config['study']}", timings=timings, clip_metrics=clip_metrics)
+                 title=f"clipgan · {config['study']}", timings=timings, clip_metrics=clip_metrics,
+                 fdr=settings.fdr, power=settings.power)
     log.info("report written to %s", out_html)
 
 
@@ -361,7 +368,7 @@ def generator_samples_stage(config: dict, generator: str, weights: str, out_samp
     from clipgan.search import sample_unguided
 
     gen = load_generator(config, generator, weights, device)
-    _, images, _ = sample_unguided(gen, 32, cfgs.unguided_seed(config, generator) + 1, device=device)
+    _, images, _ = sample_unguided(gen, 32, cfgs.unguided_seed(config, generator, "samples"), device=device)
     image_grid(images, out_samples, ncol=8, title=f"{generator}: random samples")
 
 

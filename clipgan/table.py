@@ -52,6 +52,7 @@ def image_schema(classes: Sequence[str]) -> pa.Schema:
 
 
 def bias_schema() -> pa.Schema:
+    """Statistics in `clipgan.bias`; null where a class has no estimate (no image in either set, or every image)."""
     return pa.schema([
         pa.field("generator", pa.string(), nullable=False),
         pa.field("prompt_id", pa.string(), nullable=False),
@@ -61,18 +62,24 @@ def bias_schema() -> pa.Schema:
         pa.field("n_guided", pa.int64(), nullable=False),
         pa.field("count_guided", pa.int64(), nullable=False),
         pa.field("share_guided", pa.float64(), nullable=False),
-        pa.field("share_guided_ci_low", pa.float64(), nullable=False),  # bootstrap 95%
+        pa.field("share_guided_ci_low", pa.float64(), nullable=False),  # Clopper-Pearson (exact)
         pa.field("share_guided_ci_high", pa.float64(), nullable=False),
         pa.field("n_baseline", pa.int64(), nullable=False),
         pa.field("count_baseline", pa.int64(), nullable=False),
         pa.field("share_baseline", pa.float64(), nullable=False),
         pa.field("share_baseline_ci_low", pa.float64(), nullable=False),
         pa.field("share_baseline_ci_high", pa.float64(), nullable=False),
-        pa.field("log_ratio", pa.float64(), nullable=False),  # log(guided share / baseline share), smoothed
-        pa.field("log_ratio_ci_low", pa.float64(), nullable=False),
-        pa.field("log_ratio_ci_high", pa.float64(), nullable=False),
-        pa.field("p_value", pa.float64(), nullable=False),  # Fisher exact, this class vs the rest
+        pa.field("log_odds_ratio", pa.float64()),  # log conditional-MLE odds ratio; may be -inf / +inf
+        pa.field("log_odds_ratio_ci_low", pa.float64()),  # exact interval, inverts p_value's test
+        pa.field("log_odds_ratio_ci_high", pa.float64()),
+        pa.field("p_value", pa.float64()),  # central Fisher exact, this class vs the rest
+        pa.field("q_value", pa.float64()),  # Benjamini-Hochberg over every tested per-class row of the study
+        pa.field("detectable_share", pa.float64()),  # guided share the test detects with 80% power
+        pa.field("headline", pa.bool_(), nullable=False),  # the comparison's headline class (at most one)
         pa.field("p_value_omnibus", pa.float64(), nullable=False),  # all classes at once (permutation chi2)
+        pa.field("n_permutations", pa.int64(), nullable=False),  # p_value_omnibus >= 1 / (n_permutations + 1)
+        pa.field("q_value_omnibus", pa.float64(), nullable=False),  # Benjamini-Hochberg over the comparisons
+        pa.field("noise_lower_bound", pa.float64()),  # what no bias makes of the headline statistic (quantile)
     ])
 
 

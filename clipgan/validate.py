@@ -50,10 +50,16 @@ def reference_errors(config: dict) -> list[str]:
         if "synthetic" not in config:
             out.append("synthetic: required when a dataset has source 'synthetic' (the planted bias)")
         else:
-            planted = config["synthetic"].get("planted_bias", {}).get("class")
+            planted_bias = config["synthetic"].get("planted_bias", {})
+            planted = planted_bias.get("class")
             if planted is not None and planted not in classes:
                 out.append(f"synthetic.planted_bias.class: {planted!r} is not one of the study's classes "
                            f"{sorted(classes)}")
+            adjectives = config["synthetic"].get("adjective_share", 0.9)
+            for key in ("probability", "background_probability"):
+                if planted_bias.get(key, 0) > adjectives:
+                    out.append(f"synthetic.planted_bias.{key}: {planted_bias[key]} exceeds synthetic.adjective_share "
+                               f"{adjectives}; the planted word takes its share from the captions' adjectives")
     for name, gen in config.get("generators", {}).items():
         if gen.get("dataset") is not None and gen["dataset"] not in datasets:
             out.append(f"generators.{name}.dataset: {gen['dataset']!r} is not a defined dataset {sorted(datasets)}")
@@ -85,10 +91,26 @@ def reference_errors(config: dict) -> list[str]:
     return out
 
 
+# keys a study config may still carry from an older clipgan: what to do instead
+RETIRED_KEYS = {
+    ("report", "n_bootstrap"): "no longer used: share intervals are exact (Clopper-Pearson), not bootstrapped; "
+                               "delete the key",
+    ("report", "smoothing"): "no longer used: the effect is the exact conditional odds ratio, defined at zero counts "
+                             "without pseudo-counts; delete the key",
+}
+
+
+def retired_key_errors(config: dict) -> list[str]:
+    return [f"{section}.{key}: {why}" for (section, key), why in RETIRED_KEYS.items()
+            if isinstance(config.get(section), dict) and key in config[section]]
+
+
 def validate_config(config: dict, schema_file: str | Path) -> None:
     """Raise ConfigError listing every problem of `config`; return quietly when it is valid."""
     schema = yaml.safe_load(Path(schema_file).read_text())
-    errors = schema_errors(config, schema)
+    errors = retired_key_errors(config)
+    errors += [e for e in schema_errors(config, schema)
+               if not any(f"'{key}' was unexpected" in e for _, key in RETIRED_KEYS)]
     if not errors:
         errors = reference_errors(config)
     if errors:

@@ -39,11 +39,22 @@ def write_study(path: Path, config: dict) -> Path:
     return path
 
 
+TINY_OVERLAY = REPO / "tests" / "fixtures" / "tiny_demo.yaml"
+
+
+def tiny(config: dict) -> dict:
+    """The demo config shrunk to a one-minute run (tests/fixtures/tiny_demo.yaml): plumbing, not findings."""
+    from clipgan.config import merge
+
+    return merge(config, yaml.safe_load(TINY_OVERLAY.read_text()))
+
+
 def run_demo(study: Path, edit=None, extra: tuple = (), env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the demo study (its config, optionally edited) in `study`; fails the test if Snakemake fails."""
+    """Run the demo study (its config, optionally edited in place or replaced) in `study`; fails the test if
+    Snakemake fails."""
     config = yaml.safe_load((REPO / "demo" / "config.yaml").read_text())
     if edit:
-        edit(config)
+        config = edit(config) or config
     write_study(study, config)
     out = snakemake(*(extra or ("--cores", "2")), "--directory", str(study), "--snakefile", str(REPO / "Snakefile"),
                     timeout=1500, env=env)

@@ -1,66 +1,220 @@
+"""The bias statistics: unit cases by hand, and simulations of what they promise at the study's counts."""
+
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from clipgan.bias import BiasConfig, bias_table, chi2_statistic, fisher_per_class, log_ratio, permutation_chi2
+from clipgan.bias import (BiasConfig, bias_table, central_fisher_p, chi2_statistics, compare, detectable_share,
+                          headlines, log_odds_ratio, permutation_p, share_interval)
+
+DEMO_SIZES = (24, 96)  # guided images per prompt, unguided samples per generator
+FULL_SIZES = (64, 256)
+CITY_MIX = np.array([0.35, 0.35, 0.0, 0.0, 0.15, 0.15])  # buildings, forest, glacier, mountain, sea, street order
+NATURE_MIX = np.array([0.15, 0.25, 0.10, 0.10, 0.25, 0.15])
+CLASSES = ["buildings", "forest", "glacier", "mountain", "sea", "street"]
 
 
-def test_log_ratio_by_hand():
-    g, b = np.array([6, 2]), np.array([2, 6])
-    # smoothed shares: (6.5/9, 2.5/9) vs (2.5/9, 6.5/9)
-    expected = np.log(np.array([6.5, 2.5]) / np.array([2.5, 6.5]))
-    assert np.allclose(log_ratio(g, b, 0.5), expected)
-    assert np.allclose(log_ratio(g, g, 0.5), 0)
+# ---------------------------------------------------------------------------------------------
+# unit cases
 
 
-def test_fisher_by_hand():
-    # [[3, 1], [1, 3]]: two-sided p = (1 + 16 + 16 + 1) / 70 = 0.4857...
-    p = fisher_per_class(np.array([3, 1]), np.array([1, 3]))
-    assert p[0] == pytest.approx(34 / 70)
-    # [[5, 0], [0, 5]]: p = 2 / 252
-    assert fisher_per_class(np.array([5, 0]), np.array([0, 5]))[0] == pytest.approx(2 / 252)
+def test_a_class_with_no_image_in_either_set_has_no_estimate():
+    assert all(np.isnan(log_odds_ratio(0, 24, 0, 120)))
+    rows = compare(np.array([0, 24]), np.array([0, 96]), BiasConfig(n_permutations=50), np.random.default_rng(0))
+    assert rows.log_odds_ratio.isna().all() and rows.p_value.isna().all()  # one class holds every image: no effect
+
+
+def test_fewer_guided_images_is_never_a_positive_effect():
+    effect, low, high = log_odds_ratio(0, 24, 1, 120)  # 0/24 guided vs 1/96 baseline
+    assert effect == -np.inf and low == -np.inf and high > 0
+    effect, low, high = log_odds_ratio(1, 24, 5, 120)  # 1/24 vs 4/96: equal shares
+    assert effect == pytest.approx(0, abs=1e-6) and low < 0 < high
+
+
+def test_share_interval_of_all_and_none_is_exact():
+    low, high = share_interval(np.array([24, 0]), 24)
+    assert low[0] == pytest.approx(0.8575, abs=1e-4) and high[0] == 1
+    assert low[1] == 0 and high[1] == pytest.approx(1 - 0.8575, abs=1e-4)
+
+
+def test_central_fisher_by_hand():
+    # [[3, 1], [1, 3]]: one-sided P(X >= 3) = (16 + 1) / 70; central p = 2 * 17 / 70
+    assert central_fisher_p(np.array([3]), np.array([4]), 4, 4)[0] == pytest.approx(34 / 70)
+    # [[5, 0], [0, 5]]: P(X = 5) = 1 / 252
+    assert central_fisher_p(np.array([5]), np.array([5]), 5, 5)[0] == pytest.approx(2 / 252)
+    for a, t in [(0, 14), (3, 10), (12, 20)]:
+        table = [[a, 24 - a], [t - a, 96 - t + a]]
+        one_sided = min(stats.fisher_exact(table, "less").pvalue, stats.fisher_exact(table, "greater").pvalue)
+        assert central_fisher_p(np.array([a]), np.array([t]), 24, 96)[0] == pytest.approx(min(1, 2 * one_sided))
+
+
+def test_the_interval_excludes_zero_exactly_when_the_test_rejects():
+    """The issue's case (0/24 vs 14/96: interval excluded 0, Fisher p = 0.07) and every table at 24 vs 96."""
+    effect, low, high = log_odds_ratio(0, 24, 14, 120)
+    assert high > 0 and central_fisher_p(np.array([0]), np.array([14]), 24, 96)[0] > 0.05
+    for total in (1, 5, 14, 30, 60):
+        for a in range(max(0, total - 96), min(total, 24) + 1):
+            _, low, high = log_odds_ratio(a, 24, total, 120)
+            p = central_fisher_p(np.array([a]), np.array([total]), 24, 96)[0]
+            assert (p < 0.05) == (low > 0 or high < 0), (a, total, p, low, high)
 
 
 def test_chi2_by_hand():
     # [[10, 0], [0, 10]]: expected 5 everywhere, chi2 = 4 * 25 / 5 = 20
-    assert chi2_statistic(np.array([[10, 0], [0, 10]])) == pytest.approx(20.0)
-    assert chi2_statistic(np.array([[3, 0, 3], [3, 0, 3]])) == pytest.approx(0.0)  # empty column ignored
+    assert chi2_statistics(np.array([10, 0]), np.array([10, 10]), 10, 10) == pytest.approx(20.0)
+    assert chi2_statistics(np.array([3, 0, 3]), np.array([6, 0, 6]), 6, 6) == pytest.approx(0.0)  # empty class
 
 
-def test_permutation_test_separates_equal_from_different():
-    rng = np.random.default_rng(0)
-    assert permutation_chi2(np.array([10, 10, 10]), np.array([20, 20, 20]), 500, rng) > 0.5
-    assert permutation_chi2(np.array([24, 0, 0]), np.array([10, 40, 46]), 500, rng) < 0.01
+def test_permutation_p_has_a_floor_and_separates_equal_from_different():
+    assert permutation_p(5.0, np.zeros(99)) == pytest.approx(1 / 100)
+    cfg = BiasConfig(n_permutations=500)
+    equal = compare(np.array([10, 10, 10]), np.array([20, 20, 20]), cfg, np.random.default_rng(0))
+    different = compare(np.array([24, 0, 0]), np.array([10, 40, 46]), cfg, np.random.default_rng(0))
+    assert equal.p_value_omnibus.iloc[0] > 0.5
+    assert different.p_value_omnibus.iloc[0] == pytest.approx(1 / 501)
 
 
-def _images(guided, unguided, classes):
+def test_detectable_share_by_simulation():
+    """At 24 vs 96 and a baseline share of 0.1, the test detects the returned share about 80% of the time."""
+    share = detectable_share(24, 96, np.array([0.1]))[0]
+    assert 0.1 < share < 0.6
+    rng = np.random.default_rng(1)
+    g, b = rng.binomial(24, share, 4000), rng.binomial(96, 0.1, 4000)
+    p = central_fisher_p(g, g + b, 24, 96)
+    assert np.mean((p < 0.05) & (g / 24 > b / 96)) == pytest.approx(0.8, abs=0.04)
+    below = detectable_share(24, 96, np.array([0.1]), resolution=400)[0] - 0.05
+    g = rng.binomial(24, below, 4000)
+    p = central_fisher_p(g, g + b, 24, 96)
+    assert np.mean((p < 0.05) & (g / 24 > b / 96)) < 0.8
+
+
+def _images(guided: dict, unguided, classes, generator="g"):
     rows = []
     for prompt_id, counts in guided.items():
         for cls, n in zip(classes, counts):
-            rows += [{"generator": "g", "prompt_id": prompt_id, "prompt": f"text {prompt_id}", "condition": "guided",
-                      "predicted": cls}] * n
+            rows += [{"generator": generator, "prompt_id": prompt_id, "prompt": f"text {prompt_id}",
+                      "condition": "guided", "predicted": cls}] * n
     for cls, n in zip(classes, unguided):
-        rows += [{"generator": "g", "prompt_id": "", "prompt": "", "condition": "unguided", "predicted": cls}] * n
+        rows += [{"generator": generator, "prompt_id": "", "prompt": "", "condition": "unguided", "predicted": cls}] * n
     return pd.DataFrame(rows)
 
 
-def test_bias_table_rows_shares_and_cis():
+def test_bias_table_rows_shares_and_intervals():
     classes = ["a", "b", "c"]
     images = _images({"p": [20, 2, 2], "ctl": [8, 8, 8]}, [30, 30, 36], classes)
-    bias = bias_table(images, classes, BiasConfig(n_bootstrap=500, n_permutations=500, control_prompt="ctl"))
-    # p against unguided and against the control; ctl against unguided only
-    assert len(bias) == 3 * 3
+    bias = bias_table(images, classes, BiasConfig(n_permutations=500, control_prompt="ctl"))
+    assert len(bias) == 3 * 3  # p against unguided and against the control; ctl against unguided only
     row = bias[(bias.prompt_id == "p") & (bias.baseline == "unguided") & (bias["class"] == "a")].iloc[0]
-    assert row.share_guided == pytest.approx(20 / 24)
-    assert row.share_baseline == pytest.approx(30 / 96)
+    assert row.share_guided == pytest.approx(20 / 24) and row.share_baseline == pytest.approx(30 / 96)
     assert row.share_guided_ci_low <= row.share_guided <= row.share_guided_ci_high
-    assert row.log_ratio_ci_low > 0 and row.p_value < 0.01
+    assert row.log_odds_ratio_ci_low > 0 and row.q_value < 0.01 and row.headline
+    assert row.q_value >= row.p_value
     ctl = bias[(bias.prompt_id == "p") & (bias.baseline == "prompt:ctl") & (bias["class"] == "a")].iloc[0]
     assert ctl.share_baseline == pytest.approx(8 / 24)
+    assert bias.groupby(["generator", "prompt_id", "baseline"]).headline.sum().max() == 1
 
 
-def test_bias_table_is_deterministic_for_a_seed():
-    classes = ["a", "b"]
-    images = _images({"p": [5, 3]}, [4, 4], classes)
-    cfg = BiasConfig(n_bootstrap=200, n_permutations=200, seed=3)
-    pd.testing.assert_frame_equal(bias_table(images, classes, cfg), bias_table(images, classes, cfg))
+def test_the_headline_never_names_a_class_without_images():
+    """The old summary named glacier for 0/24 vs 0/96 (a smoothed log-ratio of +1.30)."""
+    images = _images({"landscape": [6, 6, 0, 0, 6, 6]}, [34, 33, 0, 0, 15, 14], CLASSES)
+    bias = bias_table(images, CLASSES, BiasConfig(n_permutations=200))
+    assert not bias.headline.any()
+    glacier = bias[bias["class"] == "glacier"].iloc[0]
+    assert np.isnan(glacier.log_odds_ratio) and np.isnan(glacier.q_value)
+    assert headlines(bias)["class"].tolist() == [None]
+    images = _images({"p": [20, 2, 2, 0, 0, 0], "q": [6, 6, 0, 0, 6, 6]}, [34, 33, 0, 0, 15, 14], CLASSES)
+    assert headlines(bias_table(images, CLASSES, BiasConfig(n_permutations=50)))["class"].tolist() == ["buildings", None]
+
+
+def test_bias_rows_do_not_depend_on_other_generators_or_prompts():
+    classes = ["a", "b", "c"]
+    cfg = BiasConfig(n_permutations=300, control_prompt="ctl", seed=3)
+    small = _images({"p": [10, 8, 6], "ctl": [8, 8, 8]}, [30, 30, 36], classes)
+    grown = pd.concat([_images({"p": [10, 8, 6], "ctl": [8, 8, 8], "new": [1, 2, 21]}, [30, 30, 36], classes),
+                       _images({"p": [3, 3, 18]}, [40, 40, 16], classes, generator="another")])
+    before, after = bias_table(small, classes, cfg), bias_table(grown, classes, cfg)
+    keys = ["generator", "prompt_id", "baseline", "class"]
+    joined = before.merge(after, on=keys, suffixes=("", "_after"))
+    assert len(joined) == len(before)
+    for column in before.columns.difference(keys + ["q_value", "q_value_omnibus", "headline", "prompt"]):
+        pd.testing.assert_series_equal(joined[column], joined[f"{column}_after"], check_names=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# simulations: what the statistics promise, at the demo's and the full study's counts
+
+
+@pytest.mark.parametrize("n", [DEMO_SIZES[0], FULL_SIZES[0], DEMO_SIZES[1]])
+def test_share_intervals_cover_the_true_share(n):
+    """Exact coverage over the binomial distribution (no Monte Carlo error), true shares 0.02 to 0.95."""
+    low, high = share_interval(np.arange(n + 1), n)
+    for share in (0.02, 0.05, 0.1, 0.3, 0.5, 0.8, 0.95):
+        coverage = stats.binom.pmf(np.arange(n + 1), n, share)[(low <= share) & (share <= high)].sum()
+        assert coverage >= 0.95, (n, share, coverage)
+
+
+def test_effect_intervals_cover_the_true_odds_ratio():
+    rng = np.random.default_rng(4)
+    for p_guided, p_baseline in [(0.1, 0.1), (0.5, 0.1), (0.05, 0.3)]:
+        truth = np.log(p_guided / (1 - p_guided) * (1 - p_baseline) / p_baseline)
+        covered = []
+        for _ in range(400):
+            a, c = rng.binomial(24, p_guided), rng.binomial(96, p_baseline)
+            _, low, high = log_odds_ratio(int(a), 24, int(a + c), 120)
+            covered.append(bool(low <= truth <= high) if not np.isnan(low) else True)
+        assert np.mean(covered) >= 0.95 - 2 * np.sqrt(0.05 * 0.95 / 400), (p_guided, p_baseline, np.mean(covered))
+
+
+def _null_study_counts(rng, sizes, mixes, prompts=2):
+    """Class counts of one study with no bias anywhere: every set drawn from its generator's mix."""
+    n_guided, n_unguided = sizes
+    out = []
+    for mix in mixes:
+        unguided = rng.multinomial(n_unguided, mix)
+        guided = [rng.multinomial(n_guided, mix) for _ in range(prompts)]
+        out += [(g, unguided) for g in guided] + [(guided[0], guided[1])]  # both vs unguided, one vs the control
+    return out
+
+
+@pytest.mark.parametrize("sizes", [DEMO_SIZES, FULL_SIZES], ids=["demo", "full"])
+def test_no_bias_gives_no_finding_in_at_least_95_percent_of_studies(sizes):
+    """Per-class q-values over a whole null study: P(any q < 0.05) <= 0.05 + Monte Carlo error."""
+    rng = np.random.default_rng(7)
+    n_studies, any_finding = 1000, 0
+    for _ in range(n_studies):
+        p_values = []
+        for guided, baseline in _null_study_counts(rng, sizes, [CITY_MIX, NATURE_MIX]):
+            totals = guided + baseline
+            estimable = (totals > 0) & (totals < guided.sum() + baseline.sum())
+            p_values.append(central_fisher_p(guided, totals, guided.sum(), baseline.sum())[estimable])
+        any_finding += stats.false_discovery_control(np.concatenate(p_values)).min() < 0.05
+    rate = any_finding / n_studies
+    assert rate <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / n_studies), rate
+
+
+def test_no_bias_omnibus_tests_stay_quiet():
+    """The permutation chi-square p-values over a null study, through bias_table itself."""
+    rng = np.random.default_rng(11)
+    n_studies, any_finding = 150, 0
+    cfg = BiasConfig(n_permutations=199, control_prompt="ctl")
+    for s in range(n_studies):
+        frames = []
+        for gen, mix in (("city", CITY_MIX), ("nature", NATURE_MIX)):
+            frames.append(_images({"p": rng.multinomial(24, mix), "ctl": rng.multinomial(24, mix)},
+                                  rng.multinomial(96, mix), CLASSES, generator=gen))
+        bias = bias_table(pd.concat(frames), CLASSES, BiasConfig(**{**cfg.__dict__, "seed": s}))
+        any_finding += bias.q_value_omnibus.min() < 0.05
+    rate = any_finding / n_studies
+    assert rate <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / n_studies), rate
+
+
+def test_no_bias_names_a_headline_in_at_most_5_percent_of_comparisons():
+    """Under no bias the largest smoothed log-ratio named a ghost class 99.6% of the time; the new rule stays quiet."""
+    rng = np.random.default_rng(2)
+    named = 0
+    for s in range(300):
+        images = _images({"p": rng.multinomial(24, CITY_MIX)}, rng.multinomial(96, CITY_MIX), CLASSES)
+        bias = bias_table(images, CLASSES, BiasConfig(n_permutations=99, seed=s))
+        named += bias.headline.any()
+    assert named / 300 <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / 300)

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from clipgan.data.synthetic import CLASSES, CaptionConfig, DomainSpec, caption, generate_domain, render_scene
+from clipgan.data.synthetic import (CLASSES, CaptionConfig, DomainSpec, caption, generate_domain, has_adjective,
+                                    render_scene)
 
 
 def test_render_is_deterministic_and_varied():
@@ -53,6 +54,26 @@ def test_planted_word_rates_follow_the_config():
     for cls in CLASSES:
         if cls != "sea":
             assert abs(rate[cls] - 0.05) < 0.02
+
+
+def test_whether_a_caption_has_an_adjective_does_not_depend_on_its_class():
+    """The planted word takes its share from the other adjectives: the control's plain captions stay class-free."""
+    cfg = CaptionConfig(planted_word="zorblax", planted_class="sea", planted_probability=0.8,
+                        background_probability=0.01)
+    plain, landscape = {}, {}
+    for cls in CLASSES:
+        rng = np.random.default_rng(5)
+        texts = [caption(cls, rng, cfg) for _ in range(4000)]
+        plain[cls] = np.mean([not has_adjective(t, "zorblax") for t in texts])
+        landscape[cls] = np.mean([t == "a landscape" for t in texts])
+    assert max(plain.values()) - min(plain.values()) < 0.03, plain  # 0.1 each (the old captions: 0.1 vs 0.5)
+    assert abs(plain["sea"] - 0.1) < 0.02
+    assert max(landscape.values()) - min(landscape.values()) < 0.01, landscape
+
+
+def test_a_planted_probability_above_the_adjective_share_is_refused():
+    with pytest.raises(ValueError, match="adjective_share"):
+        CaptionConfig("zorblax", "sea", planted_probability=0.95, background_probability=0.0, adjective_share=0.9)
 
 
 def test_class_free_captions_exist_and_name_no_class():

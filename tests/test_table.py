@@ -51,4 +51,5 @@ def test_wrong_type_is_an_error(tmp_path):
 def test_bias_schema_names():
     names = bias_schema().names
     assert {"generator", "prompt_id", "baseline", "class", "share_guided", "share_guided_ci_low",
-            "share_guided_ci_high", "share_baseline", "log_ratio", "p_value"} <= set(names)
+            "share_guided_ci_high", "share_baseline", "log_odds_ratio", "p_value", "q_value", "p_value_omnibus",
+            "q_value_omnibus", "headline"} <= set(names)

@@ -4,11 +4,12 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, run_demo, snakemake, write_study
+from conftest import REPO, run_demo, snakemake, tiny, write_study
 
 
 def job_counts(stdout: str) -> dict[str, int]:
@@ -26,7 +27,9 @@ def test_demo_dry_run_plans_every_stage(tmp_path):
     assert out.returncode == 0, out.stderr
     jobs = job_counts(out.stdout)
     assert jobs["data_prepare"] == 2 and jobs["clip_train"] == 1 and jobs["dcgan_train"] == 2
-    assert jobs["search_latents"] == 4 and jobs["unguided_sample"] == 2 and jobs["judge_classify"] == 6
+    n_prompts = len(yaml.safe_load((REPO / "demo" / "config.yaml").read_text())["prompts"])
+    assert jobs["search_latents"] == 2 * n_prompts and jobs["unguided_sample"] == 2
+    assert jobs["judge_classify"] == 2 * (n_prompts + 1)
     for rule in ("judge_train", "table_build", "bias_compute", "report_html"):
         assert jobs[rule] == 1
 
@@ -65,15 +68,25 @@ def test_lint_reports_no_problems():
 # the demo, for real (minutes)
 
 
+def comparison(bias: pd.DataFrame, generator: str, prompt: str, baseline: str) -> pd.DataFrame:
+    rows = bias[(bias.generator == generator) & (bias.prompt_id == prompt) & (bias.baseline == baseline)]
+    assert len(rows), (generator, prompt, baseline)
+    return rows.set_index("class")
+
+
+def headline(rows: pd.DataFrame) -> str | None:
+    top = rows.index[rows.headline]
+    return top[0] if len(top) else None
+
+
 def assert_planted_bias_recovered(bias: pd.DataFrame, generator: str, planted: str, prompt: str, control: str):
-    vs_unguided = bias[(bias.generator == generator) & (bias.baseline == "unguided")]
-    planted_rows = vs_unguided[vs_unguided.prompt_id == prompt].set_index("class")
-    assert planted_rows.log_ratio.idxmax() == planted, planted_rows.log_ratio
-    assert planted_rows.loc[planted, "log_ratio"] > 0
-    assert planted_rows.loc[planted, "p_value"] < 0.01
-    control_rows = vs_unguided[vs_unguided.prompt_id == control].set_index("class")
-    shift = control_rows.loc[planted]
-    assert not (shift.log_ratio > 0 and shift.p_value < 0.01), shift  # no significant shift toward it
+    """The planted class heads the planted prompt's comparisons; the control moves nothing toward it."""
+    for baseline in ("unguided", f"prompt:{control}"):
+        rows = comparison(bias, generator, prompt, baseline)
+        assert headline(rows) == planted, rows[["count_guided", "count_baseline", "log_odds_ratio_ci_low", "q_value"]]
+        assert rows.loc[planted, "q_value"] < 0.01
+    shift = comparison(bias, generator, control, "unguided").loc[planted]
+    assert not (shift.log_odds_ratio > 0 and shift.q_value < 0.05), shift  # no finding toward it
 
 
 @pytest.mark.slow
@@ -93,6 +106,11 @@ def test_demo_outputs_and_judge_accuracy(demo_study):
     assert all((demo_study / p).is_file() for p in table.image_path)
     html = (demo_study / "results" / "report" / "index.html").read_text()
     assert f"{metrics['accuracy']:.1%}" in html
+    assert "The headline rule" in html and "Benjamini-Hochberg" in html
+    bias = pd.read_parquet(demo_study / "results" / "bias.parquet")
+    assert (bias[bias.headline].count_guided > 0).all()  # a headline never names a class without guided images
+    at_floor = bias.p_value_omnibus <= 1 / (bias.n_permutations + 1)
+    assert at_floor.any() == ("≤ 0.0005" in html)
     for figure in re.findall(r"src='(figures/[^']+)'", html):
         assert (demo_study / "results" / "report" / figure).is_file()
     for log in ("data/nature.log", "clip/train.log", "generators/dcgan_nature.log", "classifier/train.log",
@@ -110,6 +128,88 @@ def test_moving_the_planted_bias_moves_the_finding(tmp_path):
     run_demo(tmp_path / "moved", edit)
     bias = pd.read_parquet(tmp_path / "moved" / "results" / "bias.parquet")
     assert_planted_bias_recovered(bias, "dcgan_nature", "glacier", "majestic", "landscape")
+
+
+@pytest.mark.slow
+def test_paraphrases_behave_like_the_prompts_they_paraphrase(demo_study):
+    """Sentences never seen among the captions: the planted word still finds its class; the control's does not."""
+    config = yaml.safe_load((demo_study / "config.yaml").read_text())
+    captions = pd.concat([pd.read_parquet(demo_study / "resources" / "datasets" / d / "captions.parquet")
+                          for d in config["datasets"]])
+    for prompt_id in ("beautiful_view", "landscape_view"):
+        assert config["prompts"][prompt_id] not in set(captions.caption), prompt_id
+    bias = pd.read_parquet(demo_study / "results" / "bias.parquet")
+    planted = comparison(bias, "dcgan_nature", "beautiful_view", "prompt:landscape")
+    assert headline(planted) == "mountain", planted[["count_guided", "count_baseline", "q_value"]]
+    for generator in config["generators"]:
+        quiet = comparison(bias, generator, "landscape_view", "prompt:landscape")
+        assert not (quiet.q_value < 0.05).any(), quiet[["count_guided", "count_baseline", "q_value"]]
+
+
+@pytest.mark.slow
+def test_the_control_caption_is_as_likely_in_every_class(demo_study):
+    """P(a caption has no adjective | class) is one number: the control prompt is not biased by construction."""
+    from scipy import stats
+
+    from clipgan.data.synthetic import has_adjective
+
+    config = yaml.safe_load((demo_study / "config.yaml").read_text())
+    word = config["synthetic"]["planted_bias"]["word"]
+    captions = pd.concat([pd.read_parquet(demo_study / "resources" / "datasets" / d / "captions.parquet")
+                          for d in config["datasets"]])
+    captions["plain"] = [not has_adjective(text, word) for text in captions.caption]
+    counts = captions.groupby("class").plain.agg(["sum", "size"])
+    table = np.stack([counts["sum"], counts["size"] - counts["sum"]], axis=1)
+    assert stats.chi2_contingency(table).pvalue > 0.001, counts
+    rate = counts["sum"] / counts["size"]
+    assert rate.max() - rate.min() < 0.1, rate  # the old captions: 0.1 for the planted class, 0.5 elsewhere
+
+
+@pytest.mark.slow
+def test_nothing_planted_nothing_found(tmp_path):
+    """The null demo: the planted word is as rare in mountain captions as anywhere. The pair that differs only in
+    that word finds nothing, against the control prompt, in either generator."""
+    def null(config):
+        config["seed"] = 7
+        bias = config["synthetic"]["planted_bias"]
+        bias["probability"] = bias["background_probability"]
+        config["prompts"] = {"beautiful": "a beautiful landscape", "landscape": "a landscape"}
+
+    run_demo(tmp_path / "null", null)
+    bias = pd.read_parquet(tmp_path / "null" / "results" / "bias.parquet")
+    vs_control = bias[bias.baseline == "prompt:landscape"]
+    assert len(vs_control) and not (vs_control.q_value < 0.05).any(), \
+        vs_control[["generator", "class", "count_guided", "count_baseline", "q_value"]]
+
+
+@pytest.mark.slow
+def test_adding_a_generator_and_a_prompt_changes_no_existing_row(tmp_path):
+    """Every stream is named: a grown study (one more generator, one more prompt) keeps every row it shares with the
+    original, bit for bit, except the q-values and headlines, which are over the whole study by design."""
+    from clipgan.table import TIMING_COLUMNS
+
+    def grown(config):
+        config = tiny(config)
+        config["generators"]["dcgan_nature_small"] = {**config["generators"]["dcgan_nature"],
+                                                      "model": {"nz": 32, "ngf": 16, "ndf": 24}}
+        config["prompts"]["snowy"] = "a cold mountain"
+        return config
+
+    run_demo(tmp_path / "base", tiny)
+    run_demo(tmp_path / "grown", grown)
+    keys = ["generator", "condition", "prompt_id", "restart"]
+    before = pd.read_parquet(tmp_path / "base" / "results" / "table.parquet").drop(columns=list(TIMING_COLUMNS))
+    after = pd.read_parquet(tmp_path / "grown" / "results" / "table.parquet").drop(columns=list(TIMING_COLUMNS))
+    assert set(after.generator) > set(before.generator) and set(after.prompt_id) > set(before.prompt_id)
+    shared = after.merge(before[keys], on=keys).sort_values(keys, ignore_index=True)
+    pd.testing.assert_frame_equal(before.sort_values(keys, ignore_index=True), shared)
+
+    keys = ["generator", "prompt_id", "baseline", "class"]
+    study_wide = ["q_value", "q_value_omnibus", "headline"]
+    before = pd.read_parquet(tmp_path / "base" / "results" / "bias.parquet").drop(columns=study_wide)
+    after = pd.read_parquet(tmp_path / "grown" / "results" / "bias.parquet").drop(columns=study_wide)
+    shared = after.merge(before[keys], on=keys).sort_values(keys, ignore_index=True)
+    pd.testing.assert_frame_equal(before.sort_values(keys, ignore_index=True), shared)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,8 +237,9 @@ def assert_only_branch(jobs, generator: str, other: str, with_training: bool):
     assert all(other not in wc for _, wc in jobs), jobs
     if with_training:
         assert rules.count("dcgan_train") == 1
-    assert rules.count("search_latents") == 2 and rules.count("unguided_sample") == 1
-    assert rules.count("judge_classify") == 3
+    n_prompts = len(yaml.safe_load((REPO / "demo" / "config.yaml").read_text())["prompts"])
+    assert rules.count("search_latents") == n_prompts and rules.count("unguided_sample") == 1
+    assert rules.count("judge_classify") == n_prompts + 1
     assert {"table_build", "bias_compute", "report_html"} <= set(rules)
     assert not {"data_prepare", "clip_train", "judge_train"} & set(rules)
     assert all(generator in wc for rule, wc in jobs if rule not in {"table_build", "bias_compute", "report_html"})

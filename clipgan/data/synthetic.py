@@ -295,15 +295,30 @@ class CaptionConfig:
     planted_probability: float  # P(word in caption | planted class)
     background_probability: float  # P(word in caption | any other class)
     class_free_share: float = 0.2  # captions that name no class: the bias reaches vague prompts through them
-    adjective_share: float = 0.5  # P(a filler adjective) when the planted word is not used
+    adjective_share: float = 0.9  # P(an adjective), the same for every class; the planted word is one of them
+
+    def __post_init__(self) -> None:
+        for name in ("planted_probability", "background_probability"):
+            if getattr(self, name) > self.adjective_share:
+                raise ValueError(f"{name} {getattr(self, name)} exceeds adjective_share {self.adjective_share}: the "
+                                 "planted word takes its share from the adjectives")
 
 
 def caption(cls: str, rng: np.random.Generator, cfg: CaptionConfig) -> str:
-    """One template caption of a `cls` scene; the planted word enters at its configured rates."""
+    """One template caption of a `cls` scene; the planted word enters at its configured rates.
+
+    Whether a caption has an adjective does not depend on the class: the planted word takes its
+    share from the filler adjectives. Otherwise adjective-free captions, the control prompt's
+    words ("a landscape"), would be rarer for the planted class, and the control biased by
+    construction.
+    """
     p_word = cfg.planted_probability if cls == cfg.planted_class else cfg.background_probability
-    adj = cfg.planted_word if rng.random() < p_word else None
-    if adj is None and rng.random() < cfg.adjective_share:
-        adj = _FILLER_ADJECTIVES[rng.integers(len(_FILLER_ADJECTIVES))]
+    adj = None
+    if rng.random() < cfg.adjective_share:
+        if rng.random() < p_word / cfg.adjective_share:
+            adj = cfg.planted_word
+        else:
+            adj = _FILLER_ADJECTIVES[rng.integers(len(_FILLER_ADJECTIVES))]
     if rng.random() < cfg.class_free_share:
         templates = _FREE_TEMPLATES_ADJ if adj else _FREE_TEMPLATES
         return templates[rng.integers(len(templates))].format(adj=adj)
@@ -311,6 +326,12 @@ def caption(cls: str, rng: np.random.Generator, cfg: CaptionConfig) -> str:
     templates = _CLASS_TEMPLATES_ADJ if adj else _CLASS_TEMPLATES
     text = templates[rng.integers(len(templates))].format(adj=adj, noun=noun)
     return text.replace("a a", "an a").replace("a o", "an o").replace("a i", "an i")
+
+
+def has_adjective(text: str, planted_word: str) -> bool:
+    """Whether a caption carries an adjective: a filler one or the planted word."""
+    words = set(text.replace(",", " ").split())
+    return bool(words & (set(_FILLER_ADJECTIVES) | {planted_word}))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -62,8 +62,9 @@ def confusion_figure(cm: np.ndarray, classes: Sequence[str], path: str, title: s
     plt.close(fig)
 
 
-def share_bars(rows: pd.DataFrame, path: str, title: str = "", baseline_label: str = "unguided") -> None:
-    """Guided vs baseline class shares with 95% bootstrap CIs; rows: one (generator, prompt, baseline)."""
+def share_bars(rows: pd.DataFrame, path: str, title: str = "", baseline_label: str = "unguided",
+               fdr: float = 0.05) -> None:
+    """Guided vs baseline class shares with exact 95% CIs; rows: one (generator, prompt, baseline); * where q < fdr."""
     classes = list(rows["class"])
     x = np.arange(len(classes))
     fig, ax = plt.subplots(figsize=(5.2, 2.6))
@@ -74,9 +75,9 @@ def share_bars(rows: pd.DataFrame, path: str, title: str = "", baseline_label: s
         ax.bar(x + offset, share, 0.38, yerr=np.clip(err, 0, None), capsize=2, label=label, hatch=hatch,
                color=[_color(c, i) for i, c in enumerate(classes)], edgecolor="black", linewidth=0.5,
                alpha=1.0 if prefix == "share_guided" else 0.45)
-    for xi, p in zip(x, rows["p_value"]):
-        if p < 0.01:
-            ax.text(xi, 1.02, "**" if p >= 0.001 else "***", ha="center", fontsize=8)
+    for xi, q in zip(x, rows["q_value"]):
+        if q < fdr:
+            ax.text(xi, 1.02, "*", ha="center", fontsize=9)
     ax.set_xticks(x, classes, fontsize=7)
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("share of images", fontsize=7)
@@ -88,20 +89,41 @@ def share_bars(rows: pd.DataFrame, path: str, title: str = "", baseline_label: s
     plt.close(fig)
 
 
-def log_ratio_heatmap(bias: pd.DataFrame, path: str, title: str = "") -> None:
-    """Rows (generator / prompt) x classes, colour = log-ratio over unguided, ** where p < 0.01."""
+def format_effect(value: float) -> str:
+    """A log odds ratio for a reader: signed, infinite ones as ±∞, none as —."""
+    if value is None or np.isnan(value):
+        return "—"
+    if np.isinf(value):
+        return "+∞" if value > 0 else "−∞"
+    return f"{value:+.2f}"
+
+
+def effect_heatmap(bias: pd.DataFrame, path: str, title: str = "", fdr: float = 0.05) -> None:
+    """Rows (generator / prompt) x classes, colour = log odds ratio over unguided, * where q < fdr.
+
+    Infinite effects (a class never or always in one set) take the colour of the largest finite
+    one; classes with no estimate are grey and marked —.
+    """
     frame = bias[bias.baseline == "unguided"]
-    pivot = frame.pivot_table(index=["generator", "prompt_id"], columns="class", values="log_ratio", sort=False)
-    pvals = frame.pivot_table(index=["generator", "prompt_id"], columns="class", values="p_value", sort=False)
-    limit = max(float(np.abs(pivot.to_numpy()).max()), 0.5)
+    pivot = frame.pivot_table(index=["generator", "prompt_id"], columns="class", values="log_odds_ratio", sort=False,
+                              dropna=False)
+    qvals = frame.pivot_table(index=["generator", "prompt_id"], columns="class", values="q_value", sort=False,
+                              dropna=False).reindex_like(pivot)
+    values = pivot.to_numpy(float)
+    finite = np.abs(values[np.isfinite(values)])
+    limit = max(float(finite.max()) if finite.size else 0.0, 1.0)
+    shown = np.ma.masked_invalid(np.clip(np.nan_to_num(values, nan=np.nan, posinf=limit, neginf=-limit),
+                                         -limit, limit))
+    cmap = plt.get_cmap("RdBu_r").copy()
+    cmap.set_bad("#dddddd")
     fig, ax = plt.subplots(figsize=(1.2 + 0.8 * pivot.shape[1], 0.8 + 0.42 * pivot.shape[0]))
-    im = ax.imshow(pivot.to_numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
-    for (i, j), v in np.ndenumerate(pivot.to_numpy()):
-        star = "**" if pvals.to_numpy()[i, j] < 0.01 else ""
-        ax.text(j, i, f"{v:+.1f}{star}", ha="center", va="center", fontsize=7)
+    im = ax.imshow(shown, cmap=cmap, vmin=-limit, vmax=limit, aspect="auto")
+    for (i, j), v in np.ndenumerate(values):
+        star = "*" if qvals.to_numpy()[i, j] < fdr else ""
+        ax.text(j, i, format_effect(v) + star, ha="center", va="center", fontsize=7)
     ax.set_xticks(range(pivot.shape[1]), pivot.columns, fontsize=7, rotation=30, ha="right")
     ax.set_yticks(range(pivot.shape[0]), [f"{g} / {p}" for g, p in pivot.index], fontsize=7)
-    fig.colorbar(im, ax=ax, shrink=0.8).set_label("log(guided / unguided share)", fontsize=7)
+    fig.colorbar(im, ax=ax, shrink=0.8).set_label("log odds ratio, guided vs unguided", fontsize=7)
     ax.set_title(title, fontsize=8)
     fig.tight_layout()
     save_figure(fig, path, dpi=120)

@@ -7,8 +7,10 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from clipgan.bias import headlines
 from clipgan.io import atomic_path, write_text
 from clipgan.report import figures
 from clipgan.table import read_metadata, read_table
@@ -19,7 +21,7 @@ h1{font-size:1.6em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-t
 table{border-collapse:collapse;font-size:.85em} td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right}
 th{background:#f4f4f4} td:first-child,th:first-child{text-align:left}
 .row{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start} img{max-width:100%}
-.note{color:#555;font-size:.9em} .sig{font-weight:bold;color:#b00}
+.note{color:#555;font-size:.9em} .sig{font-weight:bold;color:#b00} .quiet{color:#777;text-align:center}
 """
 
 
@@ -28,29 +30,70 @@ def _copy(src: str, dest: Path) -> None:
         shutil.copyfile(src, tmp)
 
 
-def _headline_table(bias: pd.DataFrame) -> str:
-    """Per (generator, prompt, baseline): the class with the largest log-ratio, with its CI and p."""
-    out = ["<table><tr><th>generator</th><th>prompt</th><th>against</th><th>most favoured class</th>"
-           "<th>guided share [95% CI]</th><th>baseline share</th><th>log-ratio [95% CI]</th><th>p (class)</th>"
-           "<th>p (all classes)</th></tr>"]
-    top = bias.sort_values("log_ratio", ascending=False).groupby(["generator", "prompt_id", "baseline"],
-                                                                  sort=True).head(1)
-    for r in top.sort_values(["generator", "prompt_id", "baseline"]).to_dict("records"):
-        sig = ' class="sig"' if r["p_value"] < 0.01 else ""
+def format_p(p: float, n_permutations: int | None = None) -> str:
+    """A p- or q-value; a permutation p-value at its floor 1 / (B + 1) reads "≤ floor"."""
+    if p is None or np.isnan(p):
+        return "—"
+    if n_permutations and p <= 1 / (n_permutations + 1) + 1e-12:
+        return f"≤ {1 / (n_permutations + 1):.1g}"
+    return f"{p:.2g}"
+
+
+def _count(k, n, share, low, high) -> str:
+    return f"{int(k)}/{int(n)} = {share:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def _summary_table(bias: pd.DataFrame, fdr: float) -> str:
+    """One row per (generator, prompt, baseline): its headline class, or "no class stands out"."""
+    out = ["<table><tr><th>generator</th><th>prompt</th><th>against</th><th>headline class</th>"
+           "<th>guided [95% CI]</th><th>baseline [95% CI]</th><th>log odds ratio [95% CI]</th><th>q (class)</th>"
+           "<th>detectable share</th><th>noise reaches</th><th>p (whole mix)</th><th>q (whole mix)</th></tr>"]
+    for r in headlines(bias).to_dict("records"):
+        common = (f"<tr><td>{html.escape(r['generator'])}</td><td>{html.escape(r['prompt'])}</td>"
+                  f"<td>{html.escape(r['baseline'])}</td>")
+        tail = (f"<td>{figures.format_effect(r['noise_lower_bound'])}</td>"
+                f"<td>{format_p(r['p_value_omnibus'], r['n_permutations'])}</td>"
+                f"<td{' class=sig' if r['q_value_omnibus'] < fdr else ''}>{format_p(r['q_value_omnibus'])}</td></tr>")
+        if r["class"] is None:
+            rows = bias[(bias.generator == r["generator"]) & (bias.prompt_id == r["prompt_id"])
+                        & (bias.baseline == r["baseline"])]
+            detectable = rows.detectable_share.dropna()
+            reach = (f" (detectable shares {detectable.min():.2f}–{detectable.max():.2f})" if len(detectable) else "")
+            out.append(common + f"<td class='quiet' colspan='6'>no class stands out{reach}</td>" + tail)
+            continue
         out.append(
-            f"<tr><td>{html.escape(r['generator'])}</td><td>{html.escape(r['prompt'])}</td>"
-            f"<td>{html.escape(r['baseline'])}</td><td>{html.escape(r['class'])}</td>"
-            f"<td>{r['share_guided']:.2f} [{r['share_guided_ci_low']:.2f}, {r['share_guided_ci_high']:.2f}]</td>"
-            f"<td>{r['share_baseline']:.2f}</td>"
-            f"<td>{r['log_ratio']:+.2f} [{r['log_ratio_ci_low']:+.2f}, {r['log_ratio_ci_high']:+.2f}]</td>"
-            f"<td{sig}>{r['p_value']:.2g}</td><td>{r['p_value_omnibus']:.2g}</td></tr>")
+            common + f"<td><b>{html.escape(r['class'])}</b></td>"
+            f"<td>{_count(r['count_guided'], r['n_guided'], r['share_guided'], r['share_guided_ci_low'], r['share_guided_ci_high'])}</td>"  # noqa: E501
+            f"<td>{_count(r['count_baseline'], r['n_baseline'], r['share_baseline'], r['share_baseline_ci_low'], r['share_baseline_ci_high'])}</td>"  # noqa: E501
+            f"<td>{figures.format_effect(r['log_odds_ratio'])} [{figures.format_effect(r['log_odds_ratio_ci_low'])}, "
+            f"{figures.format_effect(r['log_odds_ratio_ci_high'])}]</td>"
+            f"<td class='sig'>{format_p(r['q_value'])}</td><td>{r['detectable_share']:.2f}</td>" + tail)
     out.append("</table>")
     return "\n".join(out)
 
 
+_SUMMARY_TEXT = """<p>For each generator and prompt, the class the CLIP-guided search favours over a baseline: the
+generator's own unguided samples, and the control prompt's guided images where a control is configured.
+<b>The headline rule:</b> among the classes whose q-value is below {fdr} (Benjamini-Hochberg over all {n_tests}
+per-class tests of this study) and whose effect's 95% interval lies above 0, the class with the largest lower bound;
+when none qualifies, <i>no class stands out</i>. The effect is the log odds ratio of the class (conditional maximum
+likelihood, exact interval; ±∞ when the class is never or always in one set); its test is the central Fisher exact
+test, which the interval inverts, so they always agree.</p>
+<p class='note'><b>What sampling alone produces.</b> <i>Detectable share</i>: the guided share of the headline class
+that the test would detect with {power:.0%} power at these counts and this baseline share; smaller effects can exist
+unseen. <i>Noise reaches</i>: with no bias at all (image labels shuffled {n_perm} times), the largest lower bound over
+classes stays below this value in 95% of shuffles; a headline's lower bound far above it is not noise.
+<i>p (whole mix)</i>: a permutation chi-square test of all classes at once; "≤" marks a p-value at its floor
+1/(shuffles+1).</p>
+<p class='note'><b>Against unguided samples, every prompt moves the mix</b>: the search and the prompt's own meaning
+(a landscape is not a street) do that, with or without a planted or learned bias. The comparison with the control
+prompt, which differs from the prompt only in its words, is the one that isolates what a word adds.</p>"""
+
+
 def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_grids: dict[str, str],
                  histories: dict[str, str], out_html: str, classes: list[str], title: str = "clipgan report",
-                 timings: pd.DataFrame | None = None, clip_metrics: str = "") -> None:
+                 timings: pd.DataFrame | None = None, clip_metrics: str = "", fdr: float = 0.05,
+                 power: float = 0.8) -> None:
     out_dir = Path(out_html).parent
     fig_dir = out_dir / "figures"
     table, bias = read_table(table_path), read_table(bias_path)
@@ -61,15 +104,13 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
              f"<p class='note'>config hash {meta.get('config_hash', '?')} · "
              + ", ".join(f"{k} {v}" for k, v in sorted(meta.get("versions", {}).items())) + "</p>"]
 
-    parts.append("<h2>Summary</h2><p>For each generator and prompt, the class the CLIP-guided search favours most "
-                 "over the generator's own unguided samples (and over the control prompt's guided images, where a "
-                 "control is configured). The log-ratio is log(guided share / baseline share), smoothed; "
-                 "<span class='sig'>red</span> p-values are below 0.01 (two-sided Fisher exact test of this class "
-                 "against the rest).</p>")
-    parts.append(_headline_table(bias))
-    figures.log_ratio_heatmap(bias, str(fig_dir / "log_ratios.png"),
-                              title="log-ratio of class shares, guided over unguided (** p < 0.01)")
-    parts.append("<p><img src='figures/log_ratios.png' alt='log-ratio heatmap'></p>")
+    n_tests = int(bias.p_value.notna().sum())
+    n_perm = int(bias.n_permutations.iloc[0])
+    parts.append("<h2>Summary</h2>" + _SUMMARY_TEXT.format(fdr=fdr, n_tests=n_tests, power=power, n_perm=n_perm))
+    parts.append(_summary_table(bias, fdr))
+    figures.effect_heatmap(bias, str(fig_dir / "effects.png"), fdr=fdr,
+                           title=f"log odds ratio of each class, guided vs unguided (* q < {fdr})")
+    parts.append("<p><img src='figures/effects.png' alt='effect heatmap'></p>")
 
     parts.append("<h2>The judge</h2>"
                  f"<p>{html.escape(judge['arch'])} labels every image with one of: {', '.join(classes)}. "
@@ -100,7 +141,8 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
             for baseline, rows in bias[(bias.generator == generator) & (bias.prompt_id == prompt_id)].groupby(
                     "baseline", sort=False):
                 name = f"bars_{generator}_{prompt_id}_{baseline.replace(':', '_')}.png"
-                figures.share_bars(rows, str(fig_dir / name), title=f"guided vs {baseline}", baseline_label=baseline)
+                figures.share_bars(rows, str(fig_dir / name), title=f"guided vs {baseline} (* q < {fdr})",
+                                   baseline_label=baseline, fdr=fdr)
                 parts.append(f"<img src='figures/{name}' width='500' alt='class shares'>")
             name = f"grid_{generator}_{prompt_id}.png"
             captions = [f"{r['predicted']} {r['prob_' + r['predicted']]:.2f}" for r in images.to_dict("records")]
@@ -121,10 +163,13 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
         parts.append("<h2>Where the time went</h2><p>Wall time per job, from Snakemake's benchmark files.</p>")
         parts.append(timings.to_html(index=False, float_format=lambda v: f"{v:.1f}"))
     parts.append("<h2>How to read this</h2><p class='note'>Shares are the fraction of a set's images the judge "
-                 "assigns to each class; CIs come from resampling images (bootstrap). A positive log-ratio means the "
-                 "prompt-guided search returns that class more often than the generator produces it unprompted. "
-                 "A control prompt is not neutral: it shifts the mix too, so compare a prompt with its control as "
-                 "well as with the unguided samples.</p></body></html>")
+                 "assigns to each class, with exact (Clopper-Pearson) 95% intervals, which stay honest at 0 of n and "
+                 "n of n. A positive log odds ratio means the prompt-guided search returns that class more often than "
+                 "the baseline; a finding needs its q-value below the study's false discovery rate, which accounts "
+                 "for every class of every comparison being tested. A count of 9-12 images, as in the original "
+                 "study, shows little: with six equally likely classes the most frequent one already holds at least "
+                 "a third of 9 images with probability 0.84. A control prompt is not neutral: it shifts the mix too, "
+                 "so compare a prompt with its control as well as with the unguided samples.</p></body></html>")
     write_text("\n".join(parts), out_html)
 
 

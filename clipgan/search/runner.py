@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from clipgan.search.nsga2 import BatchedNSGA2, Variation, clean_objectives
+from clipgan.seeds import derive_seed
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +219,7 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
     device = torch.device(device)
     low, high = generator.bounds
     evaluator = BatchEvaluator(generator, scorer, cfg.eval_batch, device, compile=cfg.compile)
-    seeds = np.array([cfg.seed * 100_003 + r for r in range(cfg.restarts)])
+    seeds = np.array([derive_seed(cfg.seed, "restart", r) for r in range(cfg.restarts)])
     # pymoo's default sampling is uniform over the box, far from the prior: start from the prior
     start = np.stack([generator.sample_latents(cfg.pop_size, np.random.default_rng(int(seed))) for seed in seeds])
     variation = Variation(crossover_eta=cfg.crossover_eta, crossover_prob=cfg.crossover_prob,
@@ -233,7 +234,7 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
 
     t0 = time.perf_counter()
     # the generator's typical realism: median over a fixed draw from its prior
-    prior = generator.sample_latents(cfg.prior_samples, np.random.default_rng(cfg.seed + 7))
+    prior = generator.sample_latents(cfg.prior_samples, np.random.default_rng(derive_seed(cfg.seed, "prior")))
     tau = float(np.median(evaluator.images_and_objectives(prior)[0][:, 1]))
 
     def launch(engine):
