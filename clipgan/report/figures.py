@@ -101,29 +101,34 @@ def format_effect(value: float) -> str:
 def effect_heatmap(bias: pd.DataFrame, path: str, title: str = "", fdr: float = 0.05) -> None:
     """Rows (generator / prompt) x classes, colour = log odds ratio over unguided, * where q < fdr.
 
-    Infinite effects (a class never or always in one set) take the colour of the largest finite
-    one; classes with no estimate are grey and marked —.
+    Findings (q < fdr) are in full colour, the rest faded: an infinite effect from 0 images of 24
+    is not a finding until its test says so. Infinite effects take the colour of the largest
+    finite one; classes with no estimate are grey and marked —.
     """
     frame = bias[bias.baseline == "unguided"]
     pivot = frame.pivot_table(index=["generator", "prompt_id"], columns="class", values="log_odds_ratio", sort=False,
                               dropna=False)
     qvals = frame.pivot_table(index=["generator", "prompt_id"], columns="class", values="q_value", sort=False,
-                              dropna=False).reindex_like(pivot)
+                              dropna=False).reindex_like(pivot).to_numpy(float)
     values = pivot.to_numpy(float)
     finite = np.abs(values[np.isfinite(values)])
     limit = max(float(finite.max()) if finite.size else 0.0, 1.0)
-    shown = np.ma.masked_invalid(np.clip(np.nan_to_num(values, nan=np.nan, posinf=limit, neginf=-limit),
-                                         -limit, limit))
-    cmap = plt.get_cmap("RdBu_r").copy()
-    cmap.set_bad("#dddddd")
+    cmap = plt.get_cmap("RdBu_r")
+    norm = matplotlib.colors.Normalize(-limit, limit)
+    colors = cmap(norm(np.clip(np.nan_to_num(values, nan=0.0, posinf=limit, neginf=-limit), -limit, limit)))[..., :3]
+    finding = qvals < fdr  # NaN compares False
+    colors[~finding] = 0.3 * colors[~finding] + 0.7  # faded toward white
+    colors[np.isnan(values)] = 0.87
     fig, ax = plt.subplots(figsize=(1.2 + 0.8 * pivot.shape[1], 0.8 + 0.42 * pivot.shape[0]))
-    im = ax.imshow(shown, cmap=cmap, vmin=-limit, vmax=limit, aspect="auto")
+    ax.imshow(colors, aspect="auto")
     for (i, j), v in np.ndenumerate(values):
-        star = "*" if qvals.to_numpy()[i, j] < fdr else ""
-        ax.text(j, i, format_effect(v) + star, ha="center", va="center", fontsize=7)
+        dark = finding[i, j] and abs(norm(np.clip(v, -limit, limit)) - 0.5) > 0.3
+        ax.text(j, i, format_effect(v) + ("*" if finding[i, j] else ""), ha="center", va="center", fontsize=7,
+                color="white" if dark else "black", fontweight="bold" if finding[i, j] else "normal")
     ax.set_xticks(range(pivot.shape[1]), pivot.columns, fontsize=7, rotation=30, ha="right")
     ax.set_yticks(range(pivot.shape[0]), [f"{g} / {p}" for g, p in pivot.index], fontsize=7)
-    fig.colorbar(im, ax=ax, shrink=0.8).set_label("log odds ratio, guided vs unguided", fontsize=7)
+    bar = fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.8)
+    bar.set_label("log odds ratio, guided vs unguided\n(faded: not a finding)", fontsize=7)
     ax.set_title(title, fontsize=8)
     fig.tight_layout()
     save_figure(fig, path, dpi=120)

@@ -16,9 +16,10 @@ from clipgan.report import figures
 from clipgan.table import read_metadata, read_table
 
 _CSS = """
-body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+body{font-family:system-ui,sans-serif;max-width:1320px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.6em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em} h3{margin-bottom:.3em}
-table{border-collapse:collapse;font-size:.85em} td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right}
+table{border-collapse:collapse;font-size:.82em} td,th{border:1px solid #ddd;padding:.25em .5em;text-align:right}
+td.num,td.sig{white-space:nowrap} td:nth-child(2){text-align:left}
 th{background:#f4f4f4} td:first-child,th:first-child{text-align:left}
 .row{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start} img{max-width:100%}
 .note{color:#555;font-size:.9em} .sig{font-weight:bold;color:#b00} .quiet{color:#777;text-align:center}
@@ -39,8 +40,16 @@ def format_p(p: float, n_permutations: int | None = None) -> str:
     return f"{p:.2g}"
 
 
-def _count(k, n, share, low, high) -> str:
-    return f"{int(k)}/{int(n)} = {share:.2f} [{low:.2f}, {high:.2f}]"
+def _share_cell(r: dict, which: str) -> str:
+    """"k/n = share [low, high]" of the guided or the baseline set."""
+    return (f"<td class='num'>{int(r[f'count_{which}'])}/{int(r[f'n_{which}'])} = {r[f'share_{which}']:.2f} "
+            f"[{r[f'share_{which}_ci_low']:.2f}, {r[f'share_{which}_ci_high']:.2f}]</td>")
+
+
+def _effect_cell(r: dict) -> str:
+    effect = figures.format_effect
+    return (f"<td class='num'>{effect(r['log_odds_ratio'])} [{effect(r['log_odds_ratio_ci_low'])}, "
+            f"{effect(r['log_odds_ratio_ci_high'])}]</td>")
 
 
 def _summary_table(bias: pd.DataFrame, fdr: float) -> str:
@@ -58,16 +67,17 @@ def _summary_table(bias: pd.DataFrame, fdr: float) -> str:
             rows = bias[(bias.generator == r["generator"]) & (bias.prompt_id == r["prompt_id"])
                         & (bias.baseline == r["baseline"])]
             detectable = rows.detectable_share.dropna()
-            reach = (f" (detectable shares {detectable.min():.2f}–{detectable.max():.2f})" if len(detectable) else "")
+            notes = [f"detectable shares {detectable.min():.2f}–{detectable.max():.2f}"] if len(detectable) else []
+            fewer = rows[(rows.q_value < fdr) & (rows.log_odds_ratio_ci_high < 0)]
+            notes += [f"fewer {html.escape(f['class'])}: {int(f['count_guided'])}/{int(f['n_guided'])} vs "
+                      f"{int(f['count_baseline'])}/{int(f['n_baseline'])}, q {format_p(f['q_value'])}"
+                      for f in fewer.to_dict("records")]
+            reach = f" ({'; '.join(notes)})" if notes else ""
             out.append(common + f"<td class='quiet' colspan='6'>no class stands out{reach}</td>" + tail)
             continue
-        out.append(
-            common + f"<td><b>{html.escape(r['class'])}</b></td>"
-            f"<td>{_count(r['count_guided'], r['n_guided'], r['share_guided'], r['share_guided_ci_low'], r['share_guided_ci_high'])}</td>"  # noqa: E501
-            f"<td>{_count(r['count_baseline'], r['n_baseline'], r['share_baseline'], r['share_baseline_ci_low'], r['share_baseline_ci_high'])}</td>"  # noqa: E501
-            f"<td>{figures.format_effect(r['log_odds_ratio'])} [{figures.format_effect(r['log_odds_ratio_ci_low'])}, "
-            f"{figures.format_effect(r['log_odds_ratio_ci_high'])}]</td>"
-            f"<td class='sig'>{format_p(r['q_value'])}</td><td>{r['detectable_share']:.2f}</td>" + tail)
+        out.append(common + f"<td><b>{html.escape(r['class'])}</b></td>" + _share_cell(r, "guided")
+                   + _share_cell(r, "baseline") + _effect_cell(r)
+                   + f"<td class='sig'>{format_p(r['q_value'])}</td><td>{r['detectable_share']:.2f}</td>" + tail)
     out.append("</table>")
     return "\n".join(out)
 
