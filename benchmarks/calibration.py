@@ -1,18 +1,22 @@
 """Calibration of the instrument: planted strength in, detected effect and false positives out.
 
-  python benchmarks/calibration.py                  # 5 strengths x 3 seeds of the demo (about an hour on 2 cores)
-  python benchmarks/calibration.py --seeds 0        # one seed per strength
+  python benchmarks/calibration.py                  # 6 settings x 3 seeds of the demo (about 70 min on 2 cores)
+  python benchmarks/calibration.py --seeds 0        # one seed per setting
 
 Each run is the demo study (demo/config.yaml) with one planted probability and one seed, the
 planted prompt and its control only, and by default the nature generator only (the one whose
 domain holds the planted class): data, CLIP, DCGAN, judge, search, bias, all through Snakemake.
+The settings: the planted probabilities of --strengths, the background probability elsewhere
+(0.01 in the demo; "background" = nothing planted, the word as rare in the planted class as
+anywhere), and a second null with a common word (--common-null: the word in 10% of the
+captions of every class, about as often as each filler adjective).
 Per run it reads the comparison that isolates the word, the planted prompt against the control
 prompt, and prints:
   - the planted class's counts, log odds ratio with its exact interval, q-value, and whether it
     is the comparison's headline;
   - false findings: other classes with q < fdr in that comparison (any class when nothing is
-    planted, i.e. the strength equals the background probability).
-Then one row per strength (detection rate, false-positive rate, mean shares) and a figure.
+    planted).
+Then one row per setting (detection rate, false-positive rate, mean shares) and a figure.
 Finished runs are kept under --out and not run again.
 """
 
@@ -34,10 +38,13 @@ sys.path.insert(0, str(REPO))  # this checkout's clipgan, installed or not
 from clipgan.config import merge  # noqa: E402
 
 
-def study_config(base: dict, strength: float, seed: int, generators: list[str], overlay: dict) -> dict:
+def study_config(base: dict, strength: float, seed: int, generators: list[str], overlay: dict,
+                 background: float | None = None) -> dict:
     config = merge(base, overlay)
     config["seed"] = seed
     config["synthetic"]["planted_bias"]["probability"] = strength
+    if background is not None:
+        config["synthetic"]["planted_bias"]["background_probability"] = background
     control = config["report"]["control_prompt"]
     planted = next(pid for pid, text in config["prompts"].items()
                    if config["synthetic"]["planted_bias"]["word"] in text.split() and pid != control)
@@ -61,11 +68,11 @@ def run_study(folder: Path, config: dict) -> float:
     return time.perf_counter() - t0
 
 
-def read_run(folder: Path, config: dict, strength: float, seed: int) -> list[dict]:
+def read_run(folder: Path, config: dict, strength: float, seed: int, label: str) -> list[dict]:
     bias = pd.read_parquet(folder / "results" / "bias.parquet")
     planted_class = config["synthetic"]["planted_bias"]["class"]
     control = config["report"]["control_prompt"]
-    nothing_planted = strength <= config["synthetic"]["planted_bias"]["background_probability"]
+    nothing_planted = strength == config["synthetic"]["planted_bias"]["background_probability"]
     fdr = config["report"].get("fdr", 0.05)
     rows = []
     for generator, frame in bias[bias.baseline == f"prompt:{control}"].groupby("generator"):
@@ -73,7 +80,8 @@ def read_run(folder: Path, config: dict, strength: float, seed: int) -> list[dic
         planted = frame.loc[planted_class]
         false = frame[(frame.q_value < fdr) & ((frame.index != planted_class) | nothing_planted)]
         rows.append({
-            "strength": strength, "seed": seed, "generator": generator, "planted_guided": int(planted.count_guided),
+            "setting": label, "strength": strength, "nothing_planted": nothing_planted, "seed": seed,
+            "generator": generator, "planted_guided": int(planted.count_guided),
             "planted_control": int(planted.count_baseline), "n": int(planted.n_guided),
             "log_odds_ratio": planted.log_odds_ratio, "ci_low": planted.log_odds_ratio_ci_low,
             "ci_high": planted.log_odds_ratio_ci_high, "q_value": planted.q_value,
@@ -98,17 +106,17 @@ def figure(summary: pd.DataFrame, runs: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.0))
-    x = {s: i for i, s in enumerate(summary.strength)}
-    labels = [f"{s:g}" + (" (none)" if none else "") for s, none in zip(summary.strength, summary.nothing_planted)]
+    x = {s: i for i, s in enumerate(summary.setting)}
+    labels = [s.replace(" everywhere", "\neverywhere") for s in summary.setting]
     jitter = np.linspace(-0.12, 0.12, max(runs.seed.nunique(), 1))
     for j, (_, frame) in enumerate(runs.groupby("seed")):
-        xs = frame.strength.map(x) + jitter[j]
+        xs = frame.setting.map(x) + jitter[j]
         left.scatter(xs - 0.05, frame.planted_guided / frame.n, color="#6d6875", s=14,
                      label="planted prompt" if j == 0 else None)
         left.scatter(xs + 0.05, frame.planted_control / frame.n, color="#bbbbbb", s=14, marker="s",
                      label="control prompt" if j == 0 else None)
     left.set_xticks(range(len(labels)), labels, fontsize=7)
-    left.set_xlabel("planted probability P(word | planted class)", fontsize=7)
+    left.set_xlabel("P(word | planted class); elsewhere the background", fontsize=7)
     left.set_ylabel("share of the planted class", fontsize=7)
     left.set_ylim(-0.03, 1.03)
     left.legend(fontsize=7, frameon=False)
@@ -135,6 +143,8 @@ def main() -> None:
     parser.add_argument("--strengths", default="background,0.1,0.2,0.4,0.8",
                         help="planted probabilities; 'background' = the background probability (nothing planted)")
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--common-null", type=float, default=0.1,
+                        help="also run a null whose word is this common in every class (0: do not)")
     parser.add_argument("--generators", default="dcgan_nature", help="comma-separated; empty = all of the config's")
     parser.add_argument("--overlay", type=Path, help="a YAML file merged over the config (e.g. smaller settings)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "calibration")
@@ -148,41 +158,44 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     generators = [g for g in args.generators.split(",") if g]
 
+    settings = [(f"{s:g}" + (" (nothing planted)" if s == background else ""), s, None) for s in strengths]
+    if args.common_null:
+        settings.insert(1, (f"{args.common_null:g} everywhere (nothing planted)", args.common_null, args.common_null))
     runs = []
-    for strength in strengths:
+    for label, strength, background_override in settings:
         for seed in seeds:
-            config = study_config(base, strength, seed, generators, overlay)
-            folder = args.out / f"p{strength:g}_seed{seed}"
+            config = study_config(base, strength, seed, generators, overlay, background_override)
+            name = f"p{strength:g}" + (f"_b{background_override:g}" if background_override is not None else "")
+            folder = args.out / f"{name}_seed{seed}"
             done = folder / "results" / "bias.parquet"
             if done.exists() and yaml.safe_load((folder / "config.yaml").read_text()) == config:
-                print(f"[kept] strength {strength:g}, seed {seed}: {folder}", flush=True)
+                print(f"[kept] {label}, seed {seed}: {folder}", flush=True)
             else:
-                print(f"[run] strength {strength:g}, seed {seed} ...", end=" ", flush=True)
+                print(f"[run] {label}, seed {seed} ...", end=" ", flush=True)
                 print(f"{run_study(folder, config):.0f} s", flush=True)
-            runs += read_run(folder, config, strength, seed)
+            runs += read_run(folder, config, strength, seed, label)
     runs = pd.DataFrame(runs)
 
     print("\n| planted probability | seed | generator | planted class, planted prompt vs control | log odds ratio "
           "[95% CI] | q | headline | false findings |")
     print("|---:|---:|---|---|---|---:|---|---|")
     for r in runs.to_dict("records"):
-        print(f"| {r['strength']:g} | {r['seed']} | {r['generator']} | {r['planted_guided']}/{r['n']} vs "
+        print(f"| {r['setting']} | {r['seed']} | {r['generator']} | {r['planted_guided']}/{r['n']} vs "
               f"{r['planted_control']}/{r['n']} | {fmt(r['log_odds_ratio'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"
               f" | {r['q_value']:.2g} | {'yes' if r['detected'] else 'no'} | {r['false_classes'] or '—'} |")
 
-    summary = runs.groupby("strength").agg(
+    summary = runs.groupby("setting", sort=False).agg(
         runs=("seed", "size"), planted_share=("planted_guided", "sum"), control_share=("planted_control", "sum"),
         images=("n", "sum"), detection_rate=("detected", "mean"),
-        false_positive_rate=("false_findings", lambda f: float(np.mean(f > 0)))).reset_index()
+        false_positive_rate=("false_findings", lambda f: float(np.mean(f > 0))),
+        nothing_planted=("nothing_planted", "first")).reset_index()
     summary["planted_share"] /= summary.images
     summary["control_share"] /= summary.images
-    summary["nothing_planted"] = summary.strength <= background
     print("\n| planted probability | runs | planted class share: planted prompt | control prompt | "
           "detected (headline, q < 0.05) | runs with a false finding |")
     print("|---:|---:|---:|---:|---:|---:|")
     for r in summary.to_dict("records"):
-        label = f"{r['strength']:g}" + (" (nothing planted)" if r["nothing_planted"] else "")
-        print(f"| {label} | {r['runs']} | {r['planted_share']:.2f} | {r['control_share']:.2f} | "
+        print(f"| {r['setting']} | {r['runs']} | {r['planted_share']:.2f} | {r['control_share']:.2f} | "
               f"{r['detection_rate']:.2f} | {r['false_positive_rate']:.2f} |")
     path = args.figure or args.out / "calibration.png"
     figure(summary, runs, path)

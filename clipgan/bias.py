@@ -12,7 +12,8 @@ Per class (a 2 x 2 table: this class against the rest, guided against baseline)
 - the central Fisher exact p-value (twice the smaller one-sided p), the very test the interval
   inverts: the interval excludes 0 exactly when p < 1 - confidence;
 - a Benjamini-Hochberg q-value over every per-class row of the study;
-- the guided share the test would detect with `power` at these counts and this baseline share.
+- the guided share the class needs to be a finding of the study (q < fdr, were it the only
+  effect) with `power`, at these counts and this baseline share.
 
 Per comparison
 - a permutation chi-square test of the whole class mix, and its q-value over the study's
@@ -22,7 +23,9 @@ Per comparison
   its `confidence` quantile over the same shuffles.
 
 The headline of a comparison is the class with the largest lower bound among the classes with
-q < fdr and a lower bound above 0. With none, no class stands out.
+q < fdr and a lower bound above 0. With none, no class stands out. The ranking is on the odds
+scale, which weighs a rise from a rare baseline class more than the same gain in share from a
+common one; and the headline's interval is not widened for having been selected.
 """
 
 from __future__ import annotations
@@ -141,21 +144,26 @@ def _upper_rejections(n_guided: int, n_baseline: int, alpha: float) -> np.ndarra
     return ((p < alpha) & (kg * n_baseline > kb * n_guided)).astype(float)
 
 
+def detection_power(n_guided: int, n_baseline: int, share_guided: np.ndarray, share_baseline: float,
+                    alpha: float = 0.05) -> np.ndarray:
+    """Exact probability that the per-class test rejects (p < alpha, guided share the larger) at these true shares."""
+    reject = _upper_rejections(n_guided, n_baseline, alpha)
+    pmf_guided = stats.binom.pmf(np.arange(n_guided + 1)[:, None], n_guided, np.atleast_1d(share_guided)[None, :])
+    pmf_baseline = stats.binom.pmf(np.arange(n_baseline + 1), n_baseline, share_baseline)
+    return pmf_guided.T @ (reject @ pmf_baseline)
+
+
 def detectable_share(n_guided: int, n_baseline: int, share_baseline: np.ndarray, alpha: float = 0.05,
                      power: float = 0.8, resolution: int = 400) -> np.ndarray:
-    """The smallest guided share the per-class test detects (p < alpha) with `power`, at each baseline share.
+    """The smallest guided share (on a grid of 1/resolution) the per-class test detects at p < alpha with `power`.
 
     Exact: binomial counts in both sets, summed over the test's rejection region. NaN where no
     share up to 1 reaches that power at these counts.
     """
-    reject = _upper_rejections(n_guided, n_baseline, alpha)
     grid = np.linspace(0, 1, resolution + 1)
-    pmf_guided = stats.binom.pmf(np.arange(n_guided + 1)[:, None], n_guided, grid[None, :])
     out = np.full(len(share_baseline), np.nan)
     for i, share in enumerate(share_baseline):
-        pmf_baseline = stats.binom.pmf(np.arange(n_baseline + 1), n_baseline, share)
-        detected = pmf_guided.T @ (reject @ pmf_baseline)
-        ok = (grid > share) & (detected >= power)
+        ok = (grid > share) & (detection_power(n_guided, n_baseline, grid, share, alpha) >= power)
         if ok.any():
             out[i] = grid[ok.argmax()]
     return out
@@ -186,8 +194,6 @@ def compare(guided: np.ndarray, baseline: np.ndarray, cfg: BiasConfig, rng: np.r
         "share_baseline_ci_low": b_low, "share_baseline_ci_high": b_high,
         "log_odds_ratio": effects[:, 0], "log_odds_ratio_ci_low": effects[:, 1],
         "log_odds_ratio_ci_high": effects[:, 2], "p_value": p_value,
-        "detectable_share": detectable_share(n_g, n_b, share(baseline, n_b), 1 - cfg.confidence, cfg.power)
-        if n_g and n_b else np.nan,
         "p_value_omnibus": omnibus, "n_permutations": cfg.n_permutations, "noise_lower_bound": noise,
     })
 
@@ -239,11 +245,24 @@ def headlines(bias: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def add_detectable_shares(bias: pd.DataFrame, fdr: float, power: float) -> pd.DataFrame:
+    """`detectable_share`: the guided share a class needs to be a finding of this study (q < fdr) with `power`,
+    were it the study's only effect: the per-class test at p < fdr / m, m the study's tested rows."""
+    level = fdr / max(int(bias.p_value.notna().sum()), 1)
+    bias["detectable_share"] = np.nan
+    for (n_g, n_b), rows in bias.groupby(["n_guided", "n_baseline"]):
+        if n_g and n_b:
+            bias.loc[rows.index, "detectable_share"] = detectable_share(int(n_g), int(n_b),
+                                                                        rows.share_baseline.to_numpy(), level, power)
+    return bias
+
+
 def bias_table(images: pd.DataFrame, classes: Sequence[str], cfg: BiasConfig) -> pd.DataFrame:
     """One row per (generator, prompt, baseline, class) from the images table.
 
     Each comparison's shuffles have their own seed, named by the study seed and the comparison's ids,
-    so adding a generator or a prompt changes no other comparison's numbers (only the study-wide q-values).
+    so adding a generator or a prompt changes no other comparison's numbers, only the study-wide
+    ones (q-values, headlines, detectable shares).
     """
     rows = []
     for generator, prompt_id, prompt, baseline, g_counts, b_counts in comparisons(images, classes, cfg.control_prompt):
@@ -257,4 +276,5 @@ def bias_table(images: pd.DataFrame, classes: Sequence[str], cfg: BiasConfig) ->
     if not rows:
         raise ValueError("no guided images in the table: nothing to compare")
     bias = add_q_values(pd.concat(rows, ignore_index=True))
+    bias = add_detectable_shares(bias, cfg.fdr, cfg.power)
     return mark_headlines(bias, cfg.fdr)

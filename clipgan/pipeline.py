@@ -310,7 +310,7 @@ def report_stage(config: dict, table: str, bias: str, judge_metrics: str, sample
     settings = cfgs.bias_config(config)
     write_report(table, bias, judge_metrics, sample_grids, history_files, out_html, list(config["classes"]),
                  title=f"clipgan · {config['study']}", timings=timings, clip_metrics=clip_metrics,
-                 fdr=settings.fdr, power=settings.power)
+                 fdr=settings.fdr, power=settings.power, confidence=settings.confidence)
     log.info("report written to %s", out_html)
 
 

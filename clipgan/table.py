@@ -74,7 +74,7 @@ def bias_schema() -> pa.Schema:
         pa.field("log_odds_ratio_ci_high", pa.float64()),
         pa.field("p_value", pa.float64()),  # central Fisher exact, this class vs the rest
         pa.field("q_value", pa.float64()),  # Benjamini-Hochberg over every tested per-class row of the study
-        pa.field("detectable_share", pa.float64()),  # guided share the test detects with 80% power
+        pa.field("detectable_share", pa.float64()),  # guided share needed for q < fdr with 80% power, alone
         pa.field("headline", pa.bool_(), nullable=False),  # the comparison's headline class (at most one)
         pa.field("p_value_omnibus", pa.float64(), nullable=False),  # all classes at once (permutation chi2)
         pa.field("n_permutations", pa.int64(), nullable=False),  # p_value_omnibus >= 1 / (n_permutations + 1)

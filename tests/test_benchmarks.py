@@ -49,10 +49,10 @@ def test_search_quality_compares_at_equal_budget(demo_study):
 
 @pytest.mark.slow
 def test_calibration_sweeps_the_planted_strength(tmp_path):
-    lines = run("benchmarks/calibration.py", "--strengths", "background,0.8", "--seeds", "0", "--overlay",
-                "tests/fixtures/tiny_demo.yaml", "--out", str(tmp_path / "calibration"))
+    lines = run("benchmarks/calibration.py", "--strengths", "background,0.8", "--seeds", "0", "--common-null", "0",
+                "--overlay", "tests/fixtures/tiny_demo.yaml", "--out", str(tmp_path / "calibration"))
     table = "\n".join(lines)
-    assert re.search(r"^\| 0\.01 \| 0 \| dcgan_nature \| \d+/3 vs \d+/3 \|", table, re.M), table
+    assert re.search(r"^\| 0\.01 \(nothing planted\) \| 0 \| dcgan_nature \| \d+/3 vs \d+/3 \|", table, re.M), table
     assert re.search(r"^\| 0\.8 \| 1 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|$", table, re.M), table
     assert (tmp_path / "calibration" / "calibration.png").is_file()
     assert re.fullmatch(r"false_positive_rate_nothing_planted=[\d.]+ detection_rate_strongest=[\d.]+", lines[-1])

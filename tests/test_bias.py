@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from clipgan.bias import (BiasConfig, bias_table, central_fisher_p, chi2_statistics, compare, detectable_share,
-                          headlines, log_odds_ratio, permutation_p, share_interval)
+from clipgan.bias import (BiasConfig, add_q_values, bias_table, central_fisher_p, chi2_statistics, compare,
+                          detectable_share, detection_power, headlines, log_odds_ratio, permutation_p, share_interval)
 
 DEMO_SIZES = (24, 96)  # guided images per prompt, unguided samples per generator
 FULL_SIZES = (64, 256)
@@ -75,18 +75,24 @@ def test_permutation_p_has_a_floor_and_separates_equal_from_different():
     assert different.p_value_omnibus.iloc[0] == pytest.approx(1 / 501)
 
 
-def test_detectable_share_by_simulation():
-    """At 24 vs 96 and a baseline share of 0.1, the test detects the returned share about 80% of the time."""
-    share = detectable_share(24, 96, np.array([0.1]))[0]
-    assert 0.1 < share < 0.6
+def test_detectable_share_is_the_smallest_share_with_that_power():
+    """Exact: the returned share reaches 80% power, one grid step (1/400) less does not."""
+    for n_g, n_b, baseline, alpha in [(24, 96, 0.1, 0.05), (24, 24, 0.3, 0.05), (64, 256, 0.05, 0.05 / 216)]:
+        share = detectable_share(n_g, n_b, np.array([baseline]), alpha)[0]
+        assert baseline < share < 1
+        assert detection_power(n_g, n_b, share, baseline, alpha)[0] >= 0.8
+        assert detection_power(n_g, n_b, share - 1 / 400, baseline, alpha)[0] < 0.8
+    # a stricter level needs a larger share; no share suffices at 9 images against a common class
+    assert detectable_share(24, 96, np.array([0.1]), 0.05 / 216)[0] > detectable_share(24, 96, np.array([0.1]))[0]
+    assert np.isnan(detectable_share(9, 96, np.array([0.6]), 0.05 / 216)[0])
+
+
+def test_detection_power_by_simulation():
     rng = np.random.default_rng(1)
-    g, b = rng.binomial(24, share, 4000), rng.binomial(96, 0.1, 4000)
+    g, b = rng.binomial(24, 0.45, 4000), rng.binomial(96, 0.1, 4000)
     p = central_fisher_p(g, g + b, 24, 96)
-    assert np.mean((p < 0.05) & (g / 24 > b / 96)) == pytest.approx(0.8, abs=0.04)
-    below = detectable_share(24, 96, np.array([0.1]), resolution=400)[0] - 0.05
-    g = rng.binomial(24, below, 4000)
-    p = central_fisher_p(g, g + b, 24, 96)
-    assert np.mean((p < 0.05) & (g / 24 > b / 96)) < 0.8
+    simulated = np.mean((p < 0.05) & (g / 24 > b / 96))
+    assert detection_power(24, 96, 0.45, 0.1)[0] == pytest.approx(simulated, abs=4 * np.sqrt(0.25 / 4000))
 
 
 def _images(guided: dict, unguided, classes, generator="g"):
@@ -138,7 +144,8 @@ def test_bias_rows_do_not_depend_on_other_generators_or_prompts():
     keys = ["generator", "prompt_id", "baseline", "class"]
     joined = before.merge(after, on=keys, suffixes=("", "_after"))
     assert len(joined) == len(before)
-    for column in before.columns.difference(keys + ["q_value", "q_value_omnibus", "headline", "prompt"]):
+    study_wide = ["q_value", "q_value_omnibus", "headline", "detectable_share"]
+    for column in before.columns.difference(keys + study_wide + ["prompt"]):
         pd.testing.assert_series_equal(joined[column], joined[f"{column}_after"], check_names=False)
 
 
@@ -155,16 +162,21 @@ def test_share_intervals_cover_the_true_share(n):
         assert coverage >= 0.95, (n, share, coverage)
 
 
-def test_effect_intervals_cover_the_true_odds_ratio():
-    rng = np.random.default_rng(4)
-    for p_guided, p_baseline in [(0.1, 0.1), (0.5, 0.1), (0.05, 0.3)]:
-        truth = np.log(p_guided / (1 - p_guided) * (1 - p_baseline) / p_baseline)
-        covered = []
-        for _ in range(400):
-            a, c = rng.binomial(24, p_guided), rng.binomial(96, p_baseline)
+@pytest.mark.parametrize("p_guided,p_baseline", [(0.1, 0.1), (0.5, 0.1), (0.05, 0.3), (0.02, 0.02)])
+def test_effect_intervals_cover_the_true_odds_ratio(p_guided, p_baseline):
+    """Exact coverage at 24 vs 96, summed over every table of non-negligible probability (a 90% interval fails)."""
+    truth = np.log(p_guided / (1 - p_guided) * (1 - p_baseline) / p_baseline)
+    prob_a = stats.binom.pmf(np.arange(25), 24, p_guided)
+    prob_c = stats.binom.pmf(np.arange(97), 96, p_baseline)
+    covered = mass = 0.0
+    for a in np.flatnonzero(prob_a > 1e-7):
+        for c in np.flatnonzero(prob_c > 1e-7):
+            weight = prob_a[a] * prob_c[c]
+            mass += weight
             _, low, high = log_odds_ratio(int(a), 24, int(a + c), 120)
-            covered.append(bool(low <= truth <= high) if not np.isnan(low) else True)
-        assert np.mean(covered) >= 0.95 - 2 * np.sqrt(0.05 * 0.95 / 400), (p_guided, p_baseline, np.mean(covered))
+            covered += weight * (bool(low <= truth <= high) if not np.isnan(low) else True)  # no data: no claim
+    assert mass > 1 - 1e-5
+    assert covered >= 0.95 - 1e-5, covered
 
 
 def _null_study_counts(rng, sizes, mixes, prompts=2):
@@ -178,20 +190,33 @@ def _null_study_counts(rng, sizes, mixes, prompts=2):
     return out
 
 
+def _null_study_p_values(rng, sizes) -> pd.DataFrame:
+    """The per-class p-values of one null study, as rows `add_q_values` takes (one comparison per group)."""
+    rows = []
+    for i, (guided, baseline) in enumerate(_null_study_counts(rng, sizes, [CITY_MIX, NATURE_MIX])):
+        totals = guided + baseline
+        estimable = (totals > 0) & (totals < guided.sum() + baseline.sum())
+        p = np.where(estimable, central_fisher_p(guided, totals, guided.sum(), baseline.sum()), np.nan)
+        rows.append(pd.DataFrame({"generator": "g", "prompt_id": str(i), "baseline": "b", "p_value": p,
+                                  "p_value_omnibus": 1.0}))
+    return pd.concat(rows, ignore_index=True)
+
+
 @pytest.mark.parametrize("sizes", [DEMO_SIZES, FULL_SIZES], ids=["demo", "full"])
 def test_no_bias_gives_no_finding_in_at_least_95_percent_of_studies(sizes):
-    """Per-class q-values over a whole null study: P(any q < 0.05) <= 0.05 + Monte Carlo error."""
+    """The library's q-values over a whole null study: P(any q < 0.05) <= 0.05 + Monte Carlo error.
+
+    The same studies read with uncorrected p-values find something far more often: the check can fail.
+    """
     rng = np.random.default_rng(7)
-    n_studies, any_finding = 1000, 0
+    n_studies, corrected, uncorrected = 1000, 0, 0
     for _ in range(n_studies):
-        p_values = []
-        for guided, baseline in _null_study_counts(rng, sizes, [CITY_MIX, NATURE_MIX]):
-            totals = guided + baseline
-            estimable = (totals > 0) & (totals < guided.sum() + baseline.sum())
-            p_values.append(central_fisher_p(guided, totals, guided.sum(), baseline.sum())[estimable])
-        any_finding += stats.false_discovery_control(np.concatenate(p_values)).min() < 0.05
-    rate = any_finding / n_studies
-    assert rate <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / n_studies), rate
+        bias = add_q_values(_null_study_p_values(rng, sizes))
+        corrected += bias.q_value.min() < 0.05
+        uncorrected += bias.p_value.min() < 0.05
+    limit = 0.05 + 2 * np.sqrt(0.05 * 0.95 / n_studies)
+    assert corrected / n_studies <= limit, corrected / n_studies
+    assert uncorrected / n_studies > limit, uncorrected / n_studies
 
 
 def test_no_bias_omnibus_tests_stay_quiet():

@@ -167,12 +167,14 @@ def test_the_control_caption_is_as_likely_in_every_class(demo_study):
 
 @pytest.mark.slow
 def test_nothing_planted_nothing_found(tmp_path):
-    """The null demo: the planted word is as rare in mountain captions as anywhere. The pair that differs only in
-    that word finds nothing, against the control prompt, in either generator."""
+    """The null demo: the word is in 10% of the captions of every class, as common as each filler adjective. The
+    pair that differs only in that word finds nothing against the control prompt, in either generator.
+
+    (With the word as rare everywhere as the demo's background, 1%, the few dozen captions that carry it have a
+    class mix of their own, and a single CLIP learns it: benchmarks/calibration.py measures that null too.)"""
     def null(config):
         config["seed"] = 7
-        bias = config["synthetic"]["planted_bias"]
-        bias["probability"] = bias["background_probability"]
+        config["synthetic"]["planted_bias"].update(probability=0.1, background_probability=0.1)
         config["prompts"] = {"beautiful": "a beautiful landscape", "landscape": "a landscape"}
 
     run_demo(tmp_path / "null", null)
@@ -185,7 +187,7 @@ def test_nothing_planted_nothing_found(tmp_path):
 @pytest.mark.slow
 def test_adding_a_generator_and_a_prompt_changes_no_existing_row(tmp_path):
     """Every stream is named: a grown study (one more generator, one more prompt) keeps every row it shares with the
-    original, bit for bit, except the q-values and headlines, which are over the whole study by design."""
+    original, bit for bit, except the q-values, headlines and detectable shares, which are over the whole study."""
     from clipgan.table import TIMING_COLUMNS
 
     def grown(config):
@@ -205,7 +207,7 @@ def test_adding_a_generator_and_a_prompt_changes_no_existing_row(tmp_path):
     pd.testing.assert_frame_equal(before.sort_values(keys, ignore_index=True), shared)
 
     keys = ["generator", "prompt_id", "baseline", "class"]
-    study_wide = ["q_value", "q_value_omnibus", "headline"]
+    study_wide = ["q_value", "q_value_omnibus", "headline", "detectable_share"]
     before = pd.read_parquet(tmp_path / "base" / "results" / "bias.parquet").drop(columns=study_wide)
     after = pd.read_parquet(tmp_path / "grown" / "results" / "bias.parquet").drop(columns=study_wide)
     shared = after.merge(before[keys], on=keys).sort_values(keys, ignore_index=True)

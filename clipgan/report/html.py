@@ -46,16 +46,20 @@ def _share_cell(r: dict, which: str) -> str:
             f"[{r[f'share_{which}_ci_low']:.2f}, {r[f'share_{which}_ci_high']:.2f}]</td>")
 
 
+def _share(value: float) -> str:
+    return "—" if value is None or np.isnan(value) else f"{value:.2f}"
+
+
 def _effect_cell(r: dict) -> str:
     effect = figures.format_effect
     return (f"<td class='num'>{effect(r['log_odds_ratio'])} [{effect(r['log_odds_ratio_ci_low'])}, "
             f"{effect(r['log_odds_ratio_ci_high'])}]</td>")
 
 
-def _summary_table(bias: pd.DataFrame, fdr: float) -> str:
+def _summary_table(bias: pd.DataFrame, fdr: float, ci: str = "95%") -> str:
     """One row per (generator, prompt, baseline): its headline class, or "no class stands out"."""
     out = ["<table><tr><th>generator</th><th>prompt</th><th>against</th><th>headline class</th>"
-           "<th>guided [95% CI]</th><th>baseline [95% CI]</th><th>log odds ratio [95% CI]</th><th>q (class)</th>"
+           f"<th>guided [{ci} CI]</th><th>baseline [{ci} CI]</th><th>log odds ratio [{ci} CI]</th><th>q (class)</th>"
            "<th>detectable share</th><th>noise reaches</th><th>p (whole mix)</th><th>q (whole mix)</th></tr>"]
     for r in headlines(bias).to_dict("records"):
         common = (f"<tr><td>{html.escape(r['generator'])}</td><td>{html.escape(r['prompt'])}</td>"
@@ -77,7 +81,7 @@ def _summary_table(bias: pd.DataFrame, fdr: float) -> str:
             continue
         out.append(common + f"<td><b>{html.escape(r['class'])}</b></td>" + _share_cell(r, "guided")
                    + _share_cell(r, "baseline") + _effect_cell(r)
-                   + f"<td class='sig'>{format_p(r['q_value'])}</td><td>{r['detectable_share']:.2f}</td>" + tail)
+                   + f"<td class='sig'>{format_p(r['q_value'])}</td><td>{_share(r['detectable_share'])}</td>" + tail)
     out.append("</table>")
     return "\n".join(out)
 
@@ -85,15 +89,17 @@ def _summary_table(bias: pd.DataFrame, fdr: float) -> str:
 _SUMMARY_TEXT = """<p>For each generator and prompt, the class the CLIP-guided search favours over a baseline: the
 generator's own unguided samples, and the control prompt's guided images where a control is configured.
 <b>The headline rule:</b> among the classes whose q-value is below {fdr} (Benjamini-Hochberg over all {n_tests}
-per-class tests of this study) and whose effect's 95% interval lies above 0, the class with the largest lower bound;
+per-class tests of this study) and whose effect's {ci} interval lies above 0, the class with the largest lower bound;
 when none qualifies, <i>no class stands out</i>. The effect is the log odds ratio of the class (conditional maximum
 likelihood, exact interval; ±∞ when the class is never or always in one set); its test is the central Fisher exact
-test, which the interval inverts, so they always agree.</p>
-<p class='note'><b>What sampling alone produces.</b> <i>Detectable share</i>: the guided share of the headline class
-that the test would detect with {power:.0%} power at these counts and this baseline share; smaller effects can exist
-unseen. <i>Noise reaches</i>: with no bias at all (image labels shuffled {n_perm} times), the largest lower bound over
-classes stays below this value in 95% of shuffles; a headline's lower bound far above it is not noise.
-<i>p (whole mix)</i>: a permutation chi-square test of all classes at once; "≤" marks a p-value at its floor
+test, which the interval inverts, so they always agree. The odds scale weighs a rise from a rare class more than the
+same gain in share from a common one, and a headline's interval is not widened for having been picked out.</p>
+<p class='note'><b>What sampling alone produces.</b> <i>Detectable share</i>: the guided share the headline class
+would need to be a finding of this study with {power:.0%} power, were it the study's only effect (the per-class
+test at p &lt; {fdr}/{n_tests}); smaller effects can exist unseen. <i>Noise reaches</i>: with no bias at all (image
+labels shuffled {n_perm} times), the largest lower bound over the classes of that comparison does not exceed this
+value in {confidence:.0%} of shuffles; a headline whose lower bound is far above it is more than that comparison's
+noise. <i>p (whole mix)</i>: a permutation chi-square test of all classes at once; "≤" marks a p-value at its floor
 1/(shuffles+1).</p>
 <p class='note'><b>Against unguided samples, every prompt moves the mix</b>: the search and the prompt's own meaning
 (a landscape is not a street) do that, with or without a planted or learned bias. The comparison with the control
@@ -103,7 +109,7 @@ prompt, which differs from the prompt only in its words, is the one that isolate
 def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_grids: dict[str, str],
                  histories: dict[str, str], out_html: str, classes: list[str], title: str = "clipgan report",
                  timings: pd.DataFrame | None = None, clip_metrics: str = "", fdr: float = 0.05,
-                 power: float = 0.8) -> None:
+                 power: float = 0.8, confidence: float = 0.95) -> None:
     out_dir = Path(out_html).parent
     fig_dir = out_dir / "figures"
     table, bias = read_table(table_path), read_table(bias_path)
@@ -116,8 +122,10 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
 
     n_tests = int(bias.p_value.notna().sum())
     n_perm = int(bias.n_permutations.iloc[0])
-    parts.append("<h2>Summary</h2>" + _SUMMARY_TEXT.format(fdr=fdr, n_tests=n_tests, power=power, n_perm=n_perm))
-    parts.append(_summary_table(bias, fdr))
+    ci = f"{confidence:.0%}"
+    parts.append("<h2>Summary</h2>" + _SUMMARY_TEXT.format(fdr=fdr, n_tests=n_tests, power=power, n_perm=n_perm,
+                                                           ci=ci, confidence=confidence))
+    parts.append(_summary_table(bias, fdr, ci))
     figures.effect_heatmap(bias, str(fig_dir / "effects.png"), fdr=fdr,
                            title=f"log odds ratio of each class, guided vs unguided (* q < {fdr})")
     parts.append("<p><img src='figures/effects.png' alt='effect heatmap'></p>")
@@ -173,7 +181,7 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
         parts.append("<h2>Where the time went</h2><p>Wall time per job, from Snakemake's benchmark files.</p>")
         parts.append(timings.to_html(index=False, float_format=lambda v: f"{v:.1f}"))
     parts.append("<h2>How to read this</h2><p class='note'>Shares are the fraction of a set's images the judge "
-                 "assigns to each class, with exact (Clopper-Pearson) 95% intervals, which stay honest at 0 of n and "
+                 f"assigns to each class, with exact (Clopper-Pearson) {ci} intervals, which stay honest at 0 of n and "
                  "n of n. A positive log odds ratio means the prompt-guided search returns that class more often than "
                  "the baseline; a finding needs its q-value below the study's false discovery rate, which accounts "
                  "for every class of every comparison being tested. A count of 9-12 images, as in the original "
