@@ -61,8 +61,8 @@ def run_study(folder: Path, config: dict) -> float:
     if not models.exists():
         models.symlink_to(REPO / "demo" / "models")
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--directory", str(folder),
-                          "--snakefile", str(REPO / "Snakefile")], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--rerun-incomplete", "--directory",
+                          str(folder), "--snakefile", str(REPO / "Snakefile")], capture_output=True, text=True)
     if out.returncode:
         sys.exit(f"the study in {folder} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
     return time.perf_counter() - t0
