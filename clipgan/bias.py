@@ -2,7 +2,7 @@
 
 Each comparison sets the class counts of a prompt's guided images against a baseline: the same
 generator's unguided samples, and optionally a control prompt's guided images. Every number
-here holds at the study's small counts (24 or 64 images a set):
+here holds at the study's small counts (24 to 256 images a set):
 
 Per class (a 2 x 2 table: this class against the rest, guided against baseline)
 - shares with Clopper-Pearson intervals, which do not collapse at 0/n or n/n;
