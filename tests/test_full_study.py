@@ -52,7 +52,7 @@ def fixture_config(assets):
     config["search"].update(restarts=2, pop_size=4, generations=2, eval_batch=8, prior_samples=8)
     config["unguided"]["n"] = 8
     config["judge"].update(input_size=32, epochs=1, batch_size=8)
-    config["report"].update(n_bootstrap=200, n_permutations=200)
+    config["report"].update(n_permutations=200)
     return config
 
 
