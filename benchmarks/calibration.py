@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # this checkout's clipgan, installed or not
 
 from clipgan.config import merge  # noqa: E402
+from clipgan.report.figures import format_effect as fmt  # noqa: E402
 
 
 def study_config(base: dict, strength: float, seed: int, generators: list[str], overlay: dict,
@@ -89,14 +90,6 @@ def read_run(folder: Path, config: dict, strength: float, seed: int, label: str)
             "false_classes": ",".join(false.index),
         })
     return rows
-
-
-def fmt(value: float) -> str:
-    if value is None or np.isnan(value):
-        return "—"
-    if np.isinf(value):
-        return "+inf" if value > 0 else "-inf"
-    return f"{value:+.2f}"
 
 
 def figure(summary: pd.DataFrame, runs: pd.DataFrame, path: Path) -> None:
