@@ -14,8 +14,8 @@ Per run it reads the comparison that isolates the word, the planted prompt again
 prompt, and prints:
   - the planted class's counts, log odds ratio with its exact interval, q-value, and whether it
     is the comparison's headline;
-  - false findings: other classes with q < fdr in that comparison (any class when nothing is
-    planted).
+  - false findings: another class favoured with q < fdr in that comparison (when nothing is
+    planted, any class with q < fdr, either way).
 Then one row per setting (detection rate, false-positive rate, mean shares) and a figure.
 Finished runs are kept under --out and not run again.
 """
@@ -79,7 +79,9 @@ def read_run(folder: Path, config: dict, strength: float, seed: int, label: str)
     for generator, frame in bias[bias.baseline == f"prompt:{control}"].groupby("generator"):
         frame = frame.set_index("class")
         planted = frame.loc[planted_class]
-        false = frame[(frame.q_value < fdr) & ((frame.index != planted_class) | nothing_planted)]
+        # with a planted word, other classes must make room: only another class *favoured* is a false finding
+        favoured_other = (frame.index != planted_class) & (frame.log_odds_ratio > 0)
+        false = frame[(frame.q_value < fdr) & (favoured_other | nothing_planted)]
         rows.append({
             "setting": label, "strength": strength, "nothing_planted": nothing_planted, "seed": seed,
             "generator": generator, "planted_guided": int(planted.count_guided),
