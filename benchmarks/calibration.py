@@ -198,8 +198,10 @@ def main() -> None:
     null = summary[summary.nothing_planted]
     print(f"\nfigure: {path}")
     null_rate = float(null.false_positive_rate.mean()) if len(null) else float("nan")
-    print(f"false_positive_rate_nothing_planted={null_rate:.2f} "
-          f"detection_rate_strongest={float(summary.detection_rate.iloc[-1]):.2f}")
+    planted = runs[~runs.nothing_planted]
+    strongest = float(planted[planted.strength == planted.strength.max()].detected.mean()) if len(planted) \
+        else float("nan")
+    print(f"false_positive_rate_nothing_planted={null_rate:.2f} detection_rate_strongest={strongest:.2f}")
 
 
 if __name__ == "__main__":

@@ -239,7 +239,8 @@ def headlines(bias: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, frame in bias.groupby(COMPARISON, sort=True):
         top = frame[frame.headline]
-        rows.append(top.iloc[0].to_dict() if len(top) else {**frame.iloc[0][per_comparison].to_dict(), "class": None})
+        rows.append(top.iloc[0].to_dict() if len(top) else
+                    {**frame.iloc[0][per_comparison].to_dict(), "class": None, "headline": False})
     out = pd.DataFrame(rows, columns=bias.columns)
     out["class"] = pd.Series([row["class"] for row in rows], dtype=object)  # None stays None, not NaN
     return out

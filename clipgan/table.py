@@ -61,14 +61,14 @@ def bias_schema() -> pa.Schema:
         pa.field("class", pa.string(), nullable=False),
         pa.field("n_guided", pa.int64(), nullable=False),
         pa.field("count_guided", pa.int64(), nullable=False),
-        pa.field("share_guided", pa.float64(), nullable=False),
-        pa.field("share_guided_ci_low", pa.float64(), nullable=False),  # Clopper-Pearson (exact)
-        pa.field("share_guided_ci_high", pa.float64(), nullable=False),
+        pa.field("share_guided", pa.float64()),  # shares: null only for an empty set
+        pa.field("share_guided_ci_low", pa.float64()),  # Clopper-Pearson (exact)
+        pa.field("share_guided_ci_high", pa.float64()),
         pa.field("n_baseline", pa.int64(), nullable=False),
         pa.field("count_baseline", pa.int64(), nullable=False),
-        pa.field("share_baseline", pa.float64(), nullable=False),
-        pa.field("share_baseline_ci_low", pa.float64(), nullable=False),
-        pa.field("share_baseline_ci_high", pa.float64(), nullable=False),
+        pa.field("share_baseline", pa.float64()),
+        pa.field("share_baseline_ci_low", pa.float64()),
+        pa.field("share_baseline_ci_high", pa.float64()),
         pa.field("log_odds_ratio", pa.float64()),  # log conditional-MLE odds ratio; may be -inf / +inf
         pa.field("log_odds_ratio_ci_low", pa.float64()),  # exact interval, inverts p_value's test
         pa.field("log_odds_ratio_ci_high", pa.float64()),

@@ -59,7 +59,8 @@ def reference_errors(config: dict) -> list[str]:
             for key in ("probability", "background_probability"):
                 if planted_bias.get(key, 0) > adjectives:
                     out.append(f"synthetic.planted_bias.{key}: {planted_bias[key]} exceeds synthetic.adjective_share "
-                               f"{adjectives}; the planted word takes its share from the captions' adjectives")
+                               f"{adjectives}{'' if 'adjective_share' in config['synthetic'] else ' (the default)'}; "
+                               "the planted word takes its share from the captions' adjectives")
     for name, gen in config.get("generators", {}).items():
         if gen.get("dataset") is not None and gen["dataset"] not in datasets:
             out.append(f"generators.{name}.dataset: {gen['dataset']!r} is not a defined dataset {sorted(datasets)}")
@@ -110,7 +111,8 @@ def validate_config(config: dict, schema_file: str | Path) -> None:
     schema = yaml.safe_load(Path(schema_file).read_text())
     errors = retired_key_errors(config)
     errors += [e for e in schema_errors(config, schema)
-               if not any(f"'{key}' was unexpected" in e for _, key in RETIRED_KEYS)]
+               if not any(e.startswith(f"{section}: ") and f"'{key}' was unexpected" in e
+                          for section, key in RETIRED_KEYS)]
     if not errors:
         errors = reference_errors(config)
     if errors:

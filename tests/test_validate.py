@@ -64,6 +64,7 @@ BAD = [
     (("generators", "dcgan_city", "realism"), "critic", "generators.dcgan_city.realism: 'critic' is not one of"),
     (("report", "n_bootstrap"), 2000, "report.n_bootstrap: no longer used: share intervals are exact"),
     (("report", "smoothing"), 0.5, "report.smoothing: no longer used"),
+    (("search", "smoothing"), 0.5, "'smoothing' was unexpected"),  # retired only under report
     (("report", "fdr"), 1.5, "report.fdr: 1.5 is greater than or equal to the maximum of 1"),
     (("synthetic", "adjective_share"), 0.5, "synthetic.planted_bias.probability: 0.8 exceeds synthetic.adjective"),
 ]

