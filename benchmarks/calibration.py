@@ -102,7 +102,7 @@ def figure(summary: pd.DataFrame, runs: pd.DataFrame, path: Path) -> None:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.0))
     x = {s: i for i, s in enumerate(summary.setting)}
-    labels = [s.replace(" everywhere", "\neverywhere") for s in summary.setting]
+    labels = [s.replace(" (nothing planted)", "\nnull").replace(" everywhere", "\neverywhere") for s in summary.setting]
     jitter = np.linspace(-0.12, 0.12, max(runs.seed.nunique(), 1))
     for j, (_, frame) in enumerate(runs.groupby("seed")):
         xs = frame.setting.map(x) + jitter[j]
