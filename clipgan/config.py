@@ -39,7 +39,7 @@ def domain_spec(config: dict, dataset: str) -> DomainSpec:
                              planted_probability=bias["probability"],
                              background_probability=bias["background_probability"],
                              class_free_share=config["synthetic"].get("class_free_share", 0.2),
-                             adjective_share=config["synthetic"].get("adjective_share", 0.9))
+                             adjective_share=config["synthetic"].get("adjective_share", CaptionConfig.adjective_share))
     seed = derive_seed(config["seed"], "dataset", dataset)
     return DomainSpec(name=dataset, class_mix=ds["class_mix"], n_train=ds["n_train"], n_test=ds["n_test"],
                       seed=seed, image_size=config["image_size"], captions=captions)

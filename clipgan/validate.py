@@ -55,7 +55,9 @@ def reference_errors(config: dict) -> list[str]:
             if planted is not None and planted not in classes:
                 out.append(f"synthetic.planted_bias.class: {planted!r} is not one of the study's classes "
                            f"{sorted(classes)}")
-            adjectives = config["synthetic"].get("adjective_share", 0.9)
+            from clipgan.data.synthetic import CaptionConfig
+
+            adjectives = config["synthetic"].get("adjective_share", CaptionConfig.adjective_share)
             for key in ("probability", "background_probability"):
                 if planted_bias.get(key, 0) > adjectives:
                     out.append(f"synthetic.planted_bias.{key}: {planted_bias[key]} exceeds synthetic.adjective_share "

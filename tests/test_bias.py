@@ -6,7 +6,8 @@ import pytest
 from scipy import stats
 
 from clipgan.bias import (BiasConfig, add_q_values, bias_table, central_fisher_p, chi2_statistics, compare,
-                          detectable_share, detection_power, headlines, log_odds_ratio, permutation_p, share_interval)
+                          detectable_share, detection_power, has_estimate, headlines, log_odds_ratio, permutation_p,
+                          share_interval)
 
 DEMO_SIZES = (24, 96)  # guided images per prompt, unguided samples per generator
 FULL_SIZES = (64, 256)
@@ -195,7 +196,7 @@ def _null_study_p_values(rng, sizes) -> pd.DataFrame:
     rows = []
     for i, (guided, baseline) in enumerate(_null_study_counts(rng, sizes, [CITY_MIX, NATURE_MIX])):
         totals = guided + baseline
-        estimable = (totals > 0) & (totals < guided.sum() + baseline.sum())
+        estimable = has_estimate(totals, guided.sum() + baseline.sum())
         p = np.where(estimable, central_fisher_p(guided, totals, guided.sum(), baseline.sum()), np.nan)
         rows.append(pd.DataFrame({"generator": "g", "prompt_id": str(i), "baseline": "b", "p_value": p,
                                   "p_value_omnibus": 1.0}))
