@@ -10,6 +10,10 @@
 configfile: "config.yaml"
 
 
+# the description on the front page of `snakemake --report report.html`
+report: "rules/captions/workflow.rst"
+
+
 include: "rules/common.smk"
 
 
@@ -24,7 +28,7 @@ include: "rules/data.smk"
 include: "rules/clip.smk"
 include: "rules/generators.smk"
 include: "rules/search.smk"
-include: "rules/classifier.smk"
+include: "rules/judge.smk"
 include: "rules/report.smk"
 
 

@@ -46,7 +46,7 @@ def study_config(base: dict, strength: float, seed: int, generators: list[str], 
     config["synthetic"]["planted_bias"]["probability"] = strength
     if background is not None:
         config["synthetic"]["planted_bias"]["background_probability"] = background
-    control = config["report"]["control_prompt"]
+    control = config["bias"]["control_prompt"]
     planted = next(pid for pid, text in config["prompts"].items()
                    if config["synthetic"]["planted_bias"]["word"] in text.split() and pid != control)
     config["prompts"] = {planted: config["prompts"][planted], control: config["prompts"][control]}
@@ -72,9 +72,9 @@ def run_study(folder: Path, config: dict) -> float:
 def read_run(folder: Path, config: dict, strength: float, seed: int, label: str) -> list[dict]:
     bias = pd.read_parquet(folder / "results" / "bias.parquet")
     planted_class = config["synthetic"]["planted_bias"]["class"]
-    control = config["report"]["control_prompt"]
+    control = config["bias"]["control_prompt"]
     nothing_planted = strength == config["synthetic"]["planted_bias"]["background_probability"]
-    fdr = config["report"].get("fdr", 0.05)
+    fdr = config["bias"].get("fdr", 0.05)
     rows = []
     for generator, frame in bias[bias.baseline == f"prompt:{control}"].groupby("generator"):
         frame = frame.set_index("class")

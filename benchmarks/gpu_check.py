@@ -64,7 +64,7 @@ def search_rate(generator, scorer, device: torch.device, smoke: bool, batch: int
 
 @torch.no_grad()
 def judge_rate(device: torch.device, batch: int, repeats: int, input_size: int = 224) -> tuple[float, float, float]:
-    from clipgan.classifier import Judge, JudgeConfig, build_resnet
+    from clipgan.judge import Judge, JudgeConfig, build_resnet
 
     classes = ["buildings", "forest", "glacier", "mountain", "sea", "street"]
     cfg = JudgeConfig(arch="resnet50", input_size=input_size, classes=classes)

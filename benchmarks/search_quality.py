@@ -58,7 +58,8 @@ def bootstrap_ci(values: np.ndarray, rng: np.random.Generator, n: int = 2000) ->
 def main() -> None:
     from clipgan import config as cfgs
     from clipgan.clip import ClipScorer, load_clip
-    from clipgan.pipeline import load_generator
+    from clipgan.generators import generator_kind
+    from clipgan.stages.common import load_generator
     from clipgan.search import run_search
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -75,15 +76,15 @@ def main() -> None:
     generator_id = args.generator or sorted(config["generators"])[0]
     clip_file = study / ("results/clip/model.pt" if "train" in config["clip"] else "resources/models/clip/weights.pt")
     weights = study / (f"results/generators/{generator_id}/generator.pt"
-                       if config["generators"][generator_id]["kind"] == "dcgan"
+                       if generator_kind(config["generators"][generator_id]["kind"]).trained
                        else f"resources/models/generators/{generator_id}")
     for path in (clip_file, weights):
         if not path.exists():
             raise SystemExit(f"{path} not found: run the study first (snakemake --cores 2 --directory {study})")
     torch.set_num_threads(max(torch.get_num_threads(), 1))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    generator = load_generator(config, generator_id, str(weights), device)
-    spec = cfgs.clip_spec(config, str(clip_file))
+    generator = load_generator(config["generators"][generator_id], str(weights), device)
+    spec = cfgs.clip_spec(config["clip"], str(clip_file))
     if spec.config_file:
         spec = dataclasses.replace(spec, config_file=str(study / spec.config_file))
     model, tokenizer = load_clip(spec, device)

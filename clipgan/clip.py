@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -22,7 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from clipgan.io import MissingAssetError, check_pickle_opt_in, refused_pickle
+from clipgan.checkpoints import load_torch
+from clipgan.io import MissingAssetError
 
 log = logging.getLogger(__name__)
 
@@ -65,18 +65,37 @@ def load_clip(spec: ClipSpec, device: str | torch.device = "cpu") -> tuple[torch
                 f"CLIP weights {pretrained!r} (config key clip.pretrained) are neither a file nor a "
                 f"known tag of {name}. Known tags: {', '.join(tags) or 'none'}. To use a local "
                 "checkpoint, set clip.pretrained to the path of an open_clip state dict file.")
-    is_file = bool(pretrained) and Path(pretrained).is_file()
-    if is_file:
-        check_pickle_opt_in(pretrained, trust_pickle=spec.trust_pickle, sha256=spec.sha256, key="clip")
-    try:
-        model = open_clip.create_model(name, pretrained=pretrained, device=device,
-                                       weights_only=not (is_file and spec.trust_pickle))
-    except pickle.UnpicklingError as err:
-        if not is_file or spec.trust_pickle:
-            raise
-        raise refused_pickle(pretrained, "clip", err) from err
+    if pretrained and Path(pretrained).is_file():
+        # our own loader (weights-only unless the config vouches for the file), then open_clip's network
+        state = load_torch(pretrained, trust_pickle=spec.trust_pickle, sha256=spec.sha256, key="clip")
+        state = state.get("state_dict", state) if isinstance(state, dict) else state
+        if not isinstance(state, dict):
+            raise ValueError(f"clip.pretrained: {pretrained} holds a {type(state).__name__}, not a state dict")
+        if next(iter(state), "").startswith("module."):
+            state = {k[len("module."):]: v for k, v in state.items()}
+        model = open_clip.create_model(name, pretrained=None, device=device)
+        model.load_state_dict(_fit_to(model, state))
+    else:
+        model = open_clip.create_model(name, pretrained=pretrained, device=device)
     model.eval().requires_grad_(False)
     return model, open_clip.get_tokenizer(name)
+
+
+def _fit_to(model: torch.nn.Module, state: dict) -> dict:
+    """A state dict saved by another open_clip version or layout, in the form `model` expects
+    (open_clip's own converters: the text tower's layout, position embeddings of another length)."""
+    from open_clip.model import convert_to_custom_text_state_dict, resize_pos_embed, resize_text_pos_embed
+
+    if "positional_embedding" in state and not hasattr(model, "positional_embedding"):
+        state = convert_to_custom_text_state_dict(state)
+    for key in ("logit_scale", "logit_bias"):  # a scalar in some versions, a 1-d parameter in others
+        if key in state and hasattr(model, key) and getattr(model, key) is not None \
+                and state[key].ndim != getattr(model, key).ndim:
+            state[key] = state[key].reshape(getattr(model, key).shape)
+    state.pop("text.transformer.embeddings.position_ids", None)  # dropped by newer transformers
+    resize_pos_embed(state, model)
+    resize_text_pos_embed(state, model)
+    return state
 
 
 def image_size(model: torch.nn.Module) -> int:
@@ -188,8 +207,7 @@ def train_clip(model: torch.nn.Module, tokenizer, images: np.ndarray, captions: 
     from open_clip import ClipLoss
 
     from clipgan.data.augment import degrade, to_tensor_images
-    from clipgan.resume import start_or_resume
-    from clipgan.runtime import check_loss
+    from clipgan.training import train_epochs
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -200,46 +218,33 @@ def train_clip(model: torch.nn.Module, tokenizer, images: np.ndarray, captions: 
     n = len(images)
     steps = cfg.epochs * max(n // cfg.batch_size, 1)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.1)
-    stateful = {"model": model, "opt": opt, "sched": sched, "rng": rng}
     size = image_size(model)
     mean, std = image_mean_std(model)
     mean_t, std_t = torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1)
-    starts = list(range(0, n - cfg.batch_size + 1, cfg.batch_size))
-    saved, history, step, first_epoch, first_batch = start_or_resume(resume, **stateful)
-    for epoch in range(first_epoch, cfg.epochs):
-        if saved and epoch == first_epoch:
-            order, losses, accs = saved["order"].numpy(), saved["losses"], saved["accs"]
-        else:
-            order, losses, accs = rng.permutation(n), [], []
-        for b in range(first_batch if epoch == first_epoch else 0, len(starts)):
-            idx = order[starts[b]:starts[b] + cfg.batch_size]
-            x = degrade(to_tensor_images(images[idx]), rng)  # (B, 3, H, W) in [-1, 1]
-            x = (x + 1) / 2
-            if x.shape[-1] != size:
-                x = F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False)
-            x = ((x - mean_t) / std_t).to(device)
-            out = model(x, tokens[idx].to(device))
-            img_f, txt_f, scale = (out["image_features"], out["text_features"], out["logit_scale"]) \
-                if isinstance(out, dict) else out[:3]
-            loss = loss_fn(img_f, txt_f, scale)
-            check_loss(loss.item(), model="CLIP", name="contrastive loss", epoch=epoch + 1, step=b,
-                       setting="clip.train.lr")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            step += 1
-            with torch.no_grad():
-                model.logit_scale.clamp_(0, 4.6052)  # cap the temperature at 100, as CLIP does
-                accs.append((img_f @ txt_f.T).argmax(1).eq(torch.arange(len(idx), device=device)).float().mean().item())
-            losses.append(loss.item())
-            if resume:
-                resume.save_if_due(stateful, step=step, history=history, epoch=epoch, batch=b + 1,
-                                   order=torch.from_numpy(order), losses=losses, accs=accs)
-        row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "batch_accuracy": float(np.mean(accs))}
-        history.append(row)
-        if progress:
-            progress(row)
+
+    def step(idx, epoch):
+        x = degrade(to_tensor_images(images[idx]), rng)  # (B, 3, H, W) in [-1, 1]
+        x = (x + 1) / 2
+        if x.shape[-1] != size:
+            x = F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False)
+        x = ((x - mean_t) / std_t).to(device)
+        out = model(x, tokens[idx].to(device))
+        img_f, txt_f, scale = (out["image_features"], out["text_features"], out["logit_scale"]) \
+            if isinstance(out, dict) else out[:3]
+        loss = loss_fn(img_f, txt_f, scale)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        with torch.no_grad():
+            model.logit_scale.clamp_(0, 4.6052)  # cap the temperature at 100, as CLIP does
+            accuracy = (img_f @ txt_f.T).argmax(1).eq(torch.arange(len(idx), device=device)).float().mean().item()
+        return {"loss": loss.item(), "batch_accuracy": accuracy}
+
+    history = train_epochs(n=n, batch_size=cfg.batch_size, epochs=cfg.epochs, shuffle=rng.permutation, step=step,
+                           stateful={"model": model, "opt": opt, "sched": sched, "rng": rng},
+                           losses={"loss": "contrastive loss"}, model="CLIP", setting="clip.train.lr", resume=resume,
+                           progress=progress)
     model.eval().requires_grad_(False)
     return history
 

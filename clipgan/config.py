@@ -11,10 +11,9 @@ from dataclasses import fields
 from typing import Any
 
 from clipgan.bias import BiasConfig
-from clipgan.classifier import JudgeConfig
+from clipgan.judge import JudgeConfig
 from clipgan.clip import ClipSpec, ClipTrainConfig
 from clipgan.data.synthetic import CaptionConfig, DomainSpec
-from clipgan.generators.dcgan import DCGANConfig, GANTrainConfig
 from clipgan.search import SearchConfig
 from clipgan.seeds import derive_seed
 
@@ -27,68 +26,66 @@ def merge(base: dict, overlay: dict) -> dict:
     return out
 
 
-def _pick(cls, data: dict | None, **overrides: Any):
+def pick(cls, data: dict | None, **overrides: Any):
+    """`cls` built from the keys of `data` that are its fields, plus `overrides`."""
     names = {f.name for f in fields(cls)}
     return cls(**{k: v for k, v in (data or {}).items() if k in names}, **overrides)
 
 
-def domain_spec(config: dict, dataset: str) -> DomainSpec:
-    ds = config["datasets"][dataset]
-    bias = config["synthetic"]["planted_bias"]
+def domain_spec(dataset: str, settings: dict, synthetic: dict, seed: int, image_size: int) -> DomainSpec:
+    """A synthetic domain: `settings` is datasets.<id>, `synthetic` the study's synthetic key."""
+    bias = synthetic["planted_bias"]
     captions = CaptionConfig(planted_word=bias["word"], planted_class=bias["class"],
                              planted_probability=bias["probability"],
                              background_probability=bias["background_probability"],
-                             class_free_share=config["synthetic"].get("class_free_share", 0.2),
-                             adjective_share=config["synthetic"].get("adjective_share", CaptionConfig.adjective_share))
-    seed = derive_seed(config["seed"], "dataset", dataset)
-    return DomainSpec(name=dataset, class_mix=ds["class_mix"], n_train=ds["n_train"], n_test=ds["n_test"],
-                      seed=seed, image_size=config["image_size"], captions=captions)
+                             class_free_share=synthetic.get("class_free_share", CaptionConfig.class_free_share),
+                             adjective_share=synthetic.get("adjective_share", CaptionConfig.adjective_share))
+    return DomainSpec(name=dataset, class_mix=settings["class_mix"], n_train=settings["n_train"],
+                      n_test=settings["n_test"], seed=derive_seed(seed, "dataset", dataset), image_size=image_size,
+                      captions=captions)
 
 
-def clip_spec(config: dict, weights: str = "") -> ClipSpec:
-    """The CLIP to load: `weights` (a file this pipeline wrote) or the configured clip.pretrained."""
-    clip = config["clip"]
+def clip_spec(clip: dict, weights: str = "", config_file: str = "") -> ClipSpec:
+    """The CLIP to load: `weights` (a file this pipeline wrote) or the configured clip.pretrained.
+
+    `config_file`: where the rule declared clip.config_file (the same path, as an input)."""
+    config_file = config_file or clip.get("config_file", "")
     if weights:
-        return ClipSpec(model=clip["model"], pretrained=weights, config_file=clip.get("config_file", ""))
-    return ClipSpec(model=clip["model"], pretrained=clip.get("pretrained", ""), config_file=clip.get("config_file", ""),
+        return ClipSpec(model=clip["model"], pretrained=weights, config_file=config_file)
+    return ClipSpec(model=clip["model"], pretrained=clip.get("pretrained", ""), config_file=config_file,
                     sha256=clip.get("sha256", ""), trust_pickle=bool(clip.get("trust_pickle", False)))
 
 
-def clip_train_config(config: dict) -> ClipTrainConfig:
-    return _pick(ClipTrainConfig, config["clip"].get("train"), seed=derive_seed(config["seed"], "clip"))
+def clip_train_config(clip: dict, seed: int) -> ClipTrainConfig:
+    return pick(ClipTrainConfig, clip.get("train"), seed=derive_seed(seed, "clip"))
 
 
-def dcgan_configs(config: dict, generator: str) -> tuple[DCGANConfig, GANTrainConfig]:
-    gen = config["generators"][generator]
-    model = _pick(DCGANConfig, gen.get("model"), image_size=config["image_size"])
-    seed = derive_seed(config["seed"], "generator", generator)
-    return model, _pick(GANTrainConfig, gen.get("train"), seed=seed)
+def search_settings(search: dict, generator_settings: dict) -> dict:
+    """The study's search settings with the generator's own overrides (generators.<id>.search)."""
+    return {**search, **generator_settings.get("search", {})}
 
 
-def search_config(config: dict, generator: str, prompt_id: str) -> SearchConfig:
-    """The study's search settings, with per-generator overrides; a seed per (generator, prompt)."""
-    settings = {**config["search"], **config["generators"][generator].get("search", {})}
-    seed = derive_seed(config["seed"], "search", generator, prompt_id)
-    return _pick(SearchConfig, settings, seed=seed)
+def search_config(search: dict, seed: int, generator: str, prompt_id: str) -> SearchConfig:
+    """`search`: the generator's merged settings (`search_settings`); a seed per (generator, prompt)."""
+    return pick(SearchConfig, search, seed=derive_seed(seed, "search", generator, prompt_id))
 
 
-def unguided_seed(config: dict, generator: str, purpose: str = "unguided") -> int:
-    """The seed of a generator's unguided draw (`purpose` "samples": the sample grid of its training stage)."""
-    return derive_seed(config["seed"], purpose, generator)
+def generator_seed(seed: int, generator: str, purpose: str) -> int:
+    """A generator's stream for `purpose`: "generator" (training), "unguided" or "samples" (the sample grid)."""
+    return derive_seed(seed, purpose, generator)
 
 
-def judge_config(config: dict, weights: str = "") -> JudgeConfig:
-    """`weights`: the fetched ImageNet state dict, if any; else the configured judge.weights file."""
-    judge = {k: v for k, v in config["judge"].items() if k not in ("weights", "sha256", "trust_pickle")}
-    seed = derive_seed(config["seed"], "judge")
-    if weights:
-        return _pick(JudgeConfig, judge, weights=weights, classes=list(config["classes"]), seed=seed)
-    return _pick(JudgeConfig, judge, weights=config["judge"].get("weights", ""),
-                 weights_sha256=config["judge"].get("sha256", ""),
-                 trust_pickle=bool(config["judge"].get("trust_pickle", False)),
-                 classes=list(config["classes"]), seed=seed)
+def judge_config(judge: dict, classes: list[str], seed: int, weights: str = "") -> JudgeConfig:
+    """`weights`: the start weights the rule declared (the fetched ImageNet state dict, or the
+    configured judge.weights file, which keeps its sha256 and trust_pickle), or ""."""
+    settings = {k: v for k, v in judge.items() if k not in ("weights", "sha256", "trust_pickle")}
+    seed = derive_seed(seed, "judge")
+    if weights and weights != judge.get("weights"):
+        return pick(JudgeConfig, settings, weights=weights, classes=list(classes), seed=seed)
+    return pick(JudgeConfig, settings, weights=judge.get("weights", ""), weights_sha256=judge.get("sha256", ""),
+                trust_pickle=bool(judge.get("trust_pickle", False)), classes=list(classes), seed=seed)
 
 
-def bias_config(config: dict) -> BiasConfig:
+def bias_config(bias: dict, seed: int) -> BiasConfig:
     """Each comparison derives its own stream from this seed and its ids (`clipgan.bias.bias_table`)."""
-    return _pick(BiasConfig, config.get("report", {}), seed=config["seed"])
+    return pick(BiasConfig, bias, seed=seed)

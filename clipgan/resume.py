@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from clipgan.io import load_torch, save_torch
+from clipgan.checkpoints import load_torch
+from clipgan.io import save_torch
 
 log = logging.getLogger(__name__)
 

@@ -66,18 +66,25 @@ def reference_errors(config: dict) -> list[str]:
     for name, gen in config.get("generators", {}).items():
         if gen.get("dataset") is not None and gen["dataset"] not in datasets:
             out.append(f"generators.{name}.dataset: {gen['dataset']!r} is not a defined dataset {sorted(datasets)}")
-        if gen.get("realism") is not None and gen.get("kind") != "stylegan2":
-            out.append(f"generators.{name}.realism: only stylegan2 generators choose their realism signal (a dcgan "
-                       "uses its discriminator, a biggan its latent prior)")
+        kind = _kind(gen.get("kind"))
+        if kind is None:
+            continue
+        if kind.trained and gen.get("dataset") is None:
+            out.append(f"generators.{name}.dataset: required for kind {kind.name!r}, which is trained in the pipeline "
+                       "on that dataset")
+        if gen.get("realism") is not None and not kind.chooses_realism:
+            choosers = [k for k in _kinds() if _kind(k).chooses_realism]
+            out.append(f"generators.{name}.realism: only {', '.join(choosers)} generators choose their realism "
+                       "signal (a dcgan uses its discriminator, a biggan its latent prior)")
     for i, name in enumerate(config.get("judge", {}).get("datasets", [])):
         if name not in datasets:
             out.append(f"judge.datasets.{i}: {name!r} is not a defined dataset {sorted(datasets)}")
         elif datasets[name].get("labelled", True) is False:
             out.append(f"judge.datasets.{i}: {name!r} is unlabelled (datasets.{name}.labelled: false); the judge "
                        "needs labelled scenes")
-    control = config.get("report", {}).get("control_prompt", "")
+    control = config.get("bias", {}).get("control_prompt", "")
     if control and control not in config.get("prompts", {}):
-        out.append(f"report.control_prompt: {control!r} is not a prompt id {sorted(config.get('prompts', {}))}")
+        out.append(f"bias.control_prompt: {control!r} is not a prompt id {sorted(config.get('prompts', {}))}")
     clip = config.get("clip", {})
     if clip.get("train") is not None and not any(ds.get("source") == "synthetic" for ds in datasets.values()):
         out.append("clip.train: training CLIP needs captioned (synthetic) datasets; use clip.pretrained instead")
@@ -94,27 +101,62 @@ def reference_errors(config: dict) -> list[str]:
     return out
 
 
+def _kinds() -> list[str]:
+    from clipgan.generators import kinds
+
+    return kinds()
+
+
+def _kind(name):
+    from clipgan.generators import generator_kind
+
+    return generator_kind(name) if name in _kinds() else None
+
+
+def with_registered_kinds(schema: dict) -> dict:
+    """The schema with generators.<id>.kind limited to the registry's kinds (one registration per kind)."""
+    kind = schema["properties"]["generators"]["additionalProperties"]["properties"]["kind"]
+    kind["enum"] = _kinds()
+    return schema
+
+
+MOVED_TO_BIAS = ("control_prompt", "n_permutations", "confidence", "fdr", "power")
+
 # keys a study config may still carry from an older clipgan: what to do instead
+_RETIRED = {
+    "n_bootstrap": "no longer used: share intervals are exact (Clopper-Pearson), not bootstrapped; delete the key",
+    "smoothing": "no longer used: the effect is the exact conditional odds ratio, defined at zero counts without "
+                 "pseudo-counts; delete the key",
+}
 RETIRED_KEYS = {
-    ("report", "n_bootstrap"): "no longer used: share intervals are exact (Clopper-Pearson), not bootstrapped; "
-                               "delete the key",
-    ("report", "smoothing"): "no longer used: the effect is the exact conditional odds ratio, defined at zero counts "
-                             "without pseudo-counts; delete the key",
+    **{("report", key): f"moved: the statistics settings are under their own key now; rename report.{key} to "
+                        f"bias.{key}" for key in MOVED_TO_BIAS},
+    **{(section, key): why for section in ("report", "bias") for key, why in _RETIRED.items()},
 }
 
 
 def retired_key_errors(config: dict) -> list[str]:
-    return [f"{section}.{key}: {why}" for (section, key), why in RETIRED_KEYS.items()
-            if isinstance(config.get(section), dict) and key in config[section]]
+    out = [f"{section}.{key}: {why}" for (section, key), why in RETIRED_KEYS.items()
+           if isinstance(config.get(section), dict) and key in config[section]]
+    if "report" in config:
+        if "bias" not in config:
+            out.append("bias: required; the report: section of older configs is now bias: (same keys)")
+        elif not out:
+            out.append("report: no longer a section; the statistics settings are under bias:")
+    return out
 
 
 def validate_config(config: dict, schema_file: str | Path) -> None:
     """Raise ConfigError listing every problem of `config`; return quietly when it is valid."""
-    schema = yaml.safe_load(Path(schema_file).read_text())
+    schema = with_registered_kinds(yaml.safe_load(Path(schema_file).read_text()))
     errors = retired_key_errors(config)
+    retired_sections = {section for section, _ in RETIRED_KEYS}
     errors += [e for e in schema_errors(config, schema)
                if not any(e.startswith(f"{section}: ") and f"'{key}' was unexpected" in e
-                          for section, key in RETIRED_KEYS)]
+                          for section, key in RETIRED_KEYS)
+               and not (e.startswith("(top level): ") and any(f"'{s}' was unexpected" in e
+                                                                for s in retired_sections))
+               and not ("report" in config and "'bias' is a required property" in e)]
     if not errors:
         errors = reference_errors(config)
     if errors:

@@ -8,12 +8,17 @@ localrules:
 
 rule clip_train:
     input:
-        datasets=[dataset_dir(d) for d in DATASETS if config["datasets"][d]["source"] == "synthetic"],
+        datasets=[dataset_dir(d) for d in DATASETS if synthetic(d)],
+        model_config=clip_model_config(),
     output:
         model="results/clip/model.pt",
         metrics="results/clip/metrics.json",
     params:
-        settings=config["clip"],
+        clip=config["clip"],
+        seed=config["seed"],
+        image_size=config["image_size"],
+        classes=config["classes"],
+        device=DEVICE,
     # every search waits for CLIP: start it before the other long jobs (demo: 2 cores)
     priority: 10
     log:
@@ -30,10 +35,13 @@ rule clip_train:
 
 
 rule clip_fetch:
+    input:
+        model_config=clip_model_config(),
+        weights=clip_local_weights(),
     output:
         model="resources/models/clip/weights.pt",
     params:
-        settings=config["clip"],
+        clip=config["clip"],
     log:
         "logs/clip/fetch.log",
     threads: 1

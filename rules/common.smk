@@ -1,5 +1,6 @@
-# Helpers shared by all rule files (validation, the study ids, input functions).
-# No rules here (the Snakefile holds the wildcard constraints built from these ids).
+# Helpers shared by all rule files (validation, the study's ids, input functions and the params
+# each rule passes to its stage). Every config value a stage reads is a param, so an edit reruns
+# exactly the jobs that read it. No rules here (the Snakefile holds the wildcard constraints).
 
 import sys
 from pathlib import Path
@@ -10,15 +11,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir)))
 
 from clipgan.validate import validate_config
+from clipgan.generators import generator_kind
 
 validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
 
 GENERATORS = sorted(config["generators"])
 PROMPTS = sorted(config["prompts"])
 DATASETS = sorted(config["datasets"])
-DCGANS = [g for g in GENERATORS if config["generators"][g]["kind"] == "dcgan"]
-PRETRAINED = [g for g in GENERATORS if g not in DCGANS]
+# which generators are trained here and which fetched is their kind's registration (clipgan.generators)
+TRAINED = [g for g in GENERATORS if generator_kind(config["generators"][g]["kind"]).trained]
+PRETRAINED = [g for g in GENERATORS if g not in TRAINED]
 CLIP_TRAINED = "train" in config["clip"]
+DEVICE = config["device"]
+
+SAMPLES = "results/generators/{generator}/samples.png"
+HISTORY = "results/search/{generator}/{prompt}/history.csv"
 
 
 def _alternatives(ids):
@@ -30,6 +37,10 @@ def dataset_dir(name):
     return f"resources/datasets/{name}"
 
 
+def synthetic(dataset):
+    return config["datasets"][dataset]["source"] == "synthetic"
+
+
 def clip_weights():
     """The CLIP checkpoint every search loads: trained here (demo) or fetched (full study)."""
     if CLIP_TRAINED:
@@ -37,8 +48,51 @@ def clip_weights():
     return "resources/models/clip/weights.pt"
 
 
+def clip_model_config():
+    """clip.config_file (a JSON architecture, the demo's), read by every job that builds CLIP."""
+    return [config["clip"]["config_file"]] if config["clip"].get("config_file") else []
+
+
+def generator_settings(wildcards):
+    """What loading a generator reads: generators.<id> without its search overrides and training keys."""
+    settings = config["generators"][wildcards.generator]
+    return {k: v for k, v in settings.items() if k not in ("search", "train", "model", "dataset")}
+
+
+def training_settings(wildcards):
+    """What training a generator reads: its kind, dataset, architecture and training keys."""
+    settings = config["generators"][wildcards.generator]
+    return {k: v for k, v in settings.items() if k in ("kind", "dataset", "model", "train")}
+
+
+def search_settings(wildcards):
+    """The study's search settings with this generator's overrides."""
+    from clipgan.config import search_settings as merged
+
+    return merged(config["search"], config["generators"][wildcards.generator])
+
+
+def existing(path):
+    """A configured local file or folder as an input when it exists (a replaced file reruns its job); when it
+    does not, the job itself stops with the config key and how to provide it."""
+    return [path] if path and Path(path).exists() else []
+
+
+def generator_asset(wildcards):
+    return existing(config["generators"][wildcards.generator].get("weights", ""))
+
+
+def dataset_source(wildcards):
+    settings = config["datasets"][wildcards.dataset]
+    return existing(settings.get("path", "")) if settings["source"] == "local" else []
+
+
+def clip_local_weights():
+    return existing(config["clip"].get("pretrained", ""))
+
+
 def generator_weights(wildcards):
-    if wildcards.generator in DCGANS:
+    if wildcards.generator in TRAINED:
         return f"results/generators/{wildcards.generator}/generator.pt"
     return f"resources/models/generators/{wildcards.generator}"
 
@@ -56,12 +110,37 @@ def classify_input(wildcards):
     return f"results/search/{wildcards.generator}/{wildcards.part}/search.parquet"
 
 
+def classify_images(wildcards):
+    return str(Path(classify_input(wildcards)).parent / "images")
+
+
 def classified_tables(generators=None):
     return expand(
         "results/classified/{generator}/{part}.parquet",
         generator=generators or GENERATORS,
         part=PROMPTS + ["unguided"],
     )
+
+
+def image_folders():
+    """Every folder of guided and unguided images (the report draws grids of them)."""
+    return expand("results/search/{generator}/{prompt}/images", generator=GENERATORS, prompt=PROMPTS) + expand(
+        "results/unguided/{generator}/images", generator=GENERATORS
+    )
+
+
+def benchmark_files():
+    """The timings of every job before the report (each rule's benchmark file), shown in the report."""
+    files = expand("results/benchmarks/data/{dataset}.tsv", dataset=DATASETS)
+    files += ["results/benchmarks/clip/train.tsv"] if CLIP_TRAINED else []
+    files += expand("results/benchmarks/generators/{generator}.tsv", generator=TRAINED)
+    files += expand("results/benchmarks/generators/{generator}_samples.tsv", generator=PRETRAINED)
+    files += expand("results/benchmarks/search/{generator}/{prompt}.tsv", generator=GENERATORS, prompt=PROMPTS)
+    files += expand("results/benchmarks/unguided/{generator}.tsv", generator=GENERATORS)
+    files += ["results/benchmarks/judge/train.tsv"]
+    files += expand("results/benchmarks/classified/{generator}/{part}.tsv", generator=GENERATORS,
+                    part=PROMPTS + ["unguided"])
+    return files + ["results/benchmarks/report/table.tsv", "results/benchmarks/report/bias.tsv"]
 
 
 def get_final_output():

@@ -7,12 +7,17 @@ localrules:
 
 
 rule data_prepare:
+    input:
+        source=dataset_source,
     output:
         folder=directory("resources/datasets/{dataset}"),
     params:
-        dataset="{dataset}",
         settings=lambda wc: config["datasets"][wc.dataset],
-        synthetic=config.get("synthetic", {}),
+        image_size=config["image_size"],
+        # a rendered domain reads the planted bias and the seed; an imported one the class names
+        synthetic=lambda wc: config["synthetic"] if synthetic(wc.dataset) else None,
+        seed=lambda wc: config["seed"] if synthetic(wc.dataset) else None,
+        classes=lambda wc: None if synthetic(wc.dataset) else config["classes"],
     log:
         "logs/data/{dataset}.log",
     benchmark:

@@ -1,22 +1,30 @@
-# Stage 3: generators. DCGANs are trained here on a dataset; pretrained kinds (BigGAN,
-# StyleGAN2) are fetched into resources/models by a local rule.
+# Stage 3: generators. Kinds trained here (dcgan) learn from a dataset; pretrained kinds (biggan,
+# stylegan2) are fetched into resources/models by a local rule. Which is which is each kind's
+# registration in clipgan/generators.
 
 
 localrules:
     generator_fetch,
 
 
-rule dcgan_train:
+rule generator_train:
     input:
         dataset=lambda wc: dataset_dir(config["generators"][wc.generator]["dataset"]),
     output:
         model="results/generators/{generator}/generator.pt",
-        samples="results/generators/{generator}/samples.png",
-        training_log="results/generators/{generator}/training_log.csv",
+        samples=report(SAMPLES, category="Generators", caption="captions/samples.rst"),
+        training_log=report(
+            "results/generators/{generator}/training_log.csv",
+            category="Generators",
+            caption="captions/training_log.rst",
+        ),
     params:
-        settings=lambda wc: config["generators"][wc.generator],
+        settings=training_settings,
+        seed=config["seed"],
+        image_size=config["image_size"],
+        device=DEVICE,
     wildcard_constraints:
-        generator=_alternatives(DCGANS),
+        generator=_alternatives(TRAINED),
     log:
         "logs/generators/{generator}.log",
     benchmark:
@@ -27,10 +35,12 @@ rule dcgan_train:
     conda:
         "../envs/torch.yaml"
     script:
-        "../scripts/dcgan_train.py"
+        "../scripts/generator_train.py"
 
 
 rule generator_fetch:
+    input:
+        asset=generator_asset,
     output:
         weights=directory("resources/models/generators/{generator}"),
     params:
@@ -50,7 +60,11 @@ rule generator_samples:
     input:
         weights=generator_weights,
     output:
-        samples="results/generators/{generator}/samples.png",
+        samples=report(SAMPLES, category="Generators", caption="captions/samples.rst"),
+    params:
+        settings=generator_settings,
+        seed=config["seed"],
+        device=DEVICE,
     wildcard_constraints:
         generator=_alternatives(PRETRAINED),
     log:

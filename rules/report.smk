@@ -10,6 +10,8 @@ rule table_build:
         parts=classified_tables(),
     output:
         table="results/table.parquet",
+    params:
+        classes=config["classes"],
     log:
         "logs/report/table.log",
     benchmark:
@@ -25,9 +27,11 @@ rule bias_compute:
     input:
         table="results/table.parquet",
     output:
-        bias="results/bias.parquet",
+        bias=report("results/bias.parquet", category="Bias", caption="captions/bias.rst"),
     params:
-        settings=config["report"],
+        bias=config["bias"],
+        classes=config["classes"],
+        seed=config["seed"],
     log:
         "logs/report/bias.log",
     benchmark:
@@ -43,19 +47,23 @@ rule report_html:
     input:
         table="results/table.parquet",
         bias="results/bias.parquet",
-        judge="results/classifier/metrics.json",
-        samples=expand("results/generators/{generator}/samples.png", generator=GENERATORS),
-        histories=expand(
-            "results/search/{generator}/{prompt}/history.csv",
-            generator=GENERATORS,
-            prompt=PROMPTS,
-        ),
-        clip=["results/clip/metrics.json"] if CLIP_TRAINED else [],
+        judge_metrics="results/judge/metrics.json",
+        confusion="results/judge/confusion.png",
+        samples=expand(SAMPLES, generator=GENERATORS),
+        histories=expand(HISTORY, generator=GENERATORS, prompt=PROMPTS),
+        images=image_folders(),
+        clip_metrics=["results/clip/metrics.json"] if CLIP_TRAINED else [],
+        benchmarks=benchmark_files(),
     output:
-        html="results/report/index.html",
+        html=report("results/report/index.html", category="Bias", caption="captions/report.rst"),
+        effects=report("results/report/figures/effects.png", category="Bias", caption="captions/effects.rst"),
     params:
-        generators=GENERATORS,
-        prompts=PROMPTS,
+        study=config["study"],
+        seed=config["seed"],
+        classes=config["classes"],
+        bias=config["bias"],
+        samples_pattern=lambda wc: SAMPLES,  # a function: the braces are not wildcards here
+        histories_pattern=lambda wc: HISTORY,
     log:
         "logs/report/html.log",
     benchmark:

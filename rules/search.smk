@@ -6,15 +6,19 @@ rule search_latents:
     input:
         generator=generator_weights,
         clip=clip_weights(),
+        model_config=clip_model_config(),
     output:
         table="results/search/{generator}/{prompt}/search.parquet",
         latents="results/search/{generator}/{prompt}/latents.npy",
         images=directory("results/search/{generator}/{prompt}/images"),
-        history="results/search/{generator}/{prompt}/history.csv",
+        history=HISTORY,
     params:
         prompt=lambda wc: config["prompts"][wc.prompt],
-        search=config["search"],
-        generator=lambda wc: config["generators"][wc.generator],
+        search=search_settings,
+        settings=generator_settings,
+        clip=config["clip"],
+        seed=config["seed"],
+        device=DEVICE,
     log:
         "logs/search/{generator}/{prompt}.log",
     benchmark:
@@ -36,8 +40,10 @@ rule unguided_sample:
         latents="results/unguided/{generator}/latents.npy",
         images=directory("results/unguided/{generator}/images"),
     params:
-        unguided=config["unguided"],
-        generator=lambda wc: config["generators"][wc.generator],
+        n=config["unguided"]["n"],
+        settings=generator_settings,
+        seed=config["seed"],
+        device=DEVICE,
     log:
         "logs/unguided/{generator}.log",
     benchmark:

@@ -1,8 +1,3 @@
-"""Rule bias_compute: class shares with CIs, log-ratios and tests per (generator, prompt)."""
+"""Rule bias_compute: class shares, odds ratios, tests and q-values per comparison."""
 
-from clipgan.pipeline import bias_stage
-from clipgan.runtime import start_step
-
-config = dict(snakemake.config)
-start_step(snakemake.log[0], "bias", config["report"])
-bias_stage(config, snakemake.input.table, snakemake.output.bias)
+from clipgan.stages import run; run(snakemake)  # noqa: E702, F821  (the stage named after the rule)

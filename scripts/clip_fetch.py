@@ -1,8 +1,3 @@
-"""Rule clip_fetch (local): resolve the configured CLIP weights once into resources/models."""
+"""Rule clip_fetch: resolve the configured CLIP weights once into resources/models (local rule)."""
 
-from clipgan.pipeline import fetch_clip
-from clipgan.runtime import start_step
-
-config = dict(snakemake.config)
-start_step(snakemake.log[0], "clip_fetch", config["clip"], snakemake.threads)
-fetch_clip(config, snakemake.output.model)
+from clipgan.stages import run; run(snakemake)  # noqa: E702, F821  (the stage named after the rule)

@@ -1,8 +1,3 @@
-"""Rule generator_fetch (local): put a pretrained generator's weights into resources/models."""
+"""Rule generator_fetch: put a pretrained generator's weights into resources/models (local rule)."""
 
-from clipgan.pipeline import fetch_generator
-from clipgan.runtime import start_step
-
-config, generator = dict(snakemake.config), snakemake.wildcards.generator
-start_step(snakemake.log[0], "generator_fetch", {"generator": generator, **config["generators"][generator]})
-fetch_generator(config, generator, snakemake.output.weights)
+from clipgan.stages import run; run(snakemake)  # noqa: E702, F821  (the stage named after the rule)

@@ -1,7 +1,3 @@
-"""Rule judge_fetch (local): torchvision ImageNet weights of the judge's architecture."""
+"""Rule judge_fetch: torchvision ImageNet weights of the judge's architecture (local rule)."""
 
-from clipgan.pipeline import fetch_judge_weights
-from clipgan.runtime import start_step
-
-start_step(snakemake.log[0], "judge_fetch", {"arch": snakemake.wildcards.arch})
-fetch_judge_weights(snakemake.wildcards.arch, snakemake.output.weights)
+from clipgan.stages import run; run(snakemake)  # noqa: E702, F821  (the stage named after the rule)

@@ -67,18 +67,21 @@ def test_clip_stage_is_deterministic_for_a_seed(tiny_clip_config, tmp_path):
     """The pipeline's CLIP stage twice on the same scenes: identical weights (initialisation included)."""
     import yaml
 
-    from clipgan.pipeline import make_synthetic_dataset, train_tiny_clip
+    from clipgan.stages import Job, clip_train, data_prepare
 
     config = yaml.safe_load((tiny_clip_config.parents[1] / "config.yaml").read_text())
-    config["datasets"] = {"tiny": {"source": "synthetic", "class_mix": {"sea": 1, "forest": 1}, "n_train": 64,
-                                   "n_test": 8}}
-    config["clip"].update(config_file=str(tiny_clip_config), train={"epochs": 1, "batch_size": 32})
-    make_synthetic_dataset(config, "tiny", str(tmp_path / "tiny"))
+    tiny = {"source": "synthetic", "class_mix": {"sea": 1, "forest": 1}, "n_train": 64, "n_test": 8}
+    data_prepare(Job(output={"folder": str(tmp_path / "tiny")}, wildcards={"dataset": "tiny"},
+                     params={"settings": tiny, "synthetic": config["synthetic"], "seed": config["seed"],
+                             "image_size": config["image_size"], "classes": None}))
+    clip = {**config["clip"], "train": {"epochs": 1, "batch_size": 32}}
     weights = []
     for run in range(2):
         torch.rand(run + 1)  # whatever the process drew before must not matter
-        train_tiny_clip(config, [str(tmp_path / "tiny")], str(tmp_path / f"clip{run}.pt"),
-                        str(tmp_path / f"metrics{run}.json"), "cpu")
+        clip_train(Job(input={"datasets": [str(tmp_path / "tiny")], "model_config": [str(tiny_clip_config)]},
+                       output={"model": str(tmp_path / f"clip{run}.pt"), "metrics": str(tmp_path / f"m{run}.json")},
+                       params={"clip": clip, "seed": config["seed"], "image_size": config["image_size"],
+                               "classes": config["classes"], "device": "cpu"}))
         weights.append(torch.load(tmp_path / f"clip{run}.pt", weights_only=True))
     for key in weights[0]:
         assert torch.equal(weights[0][key], weights[1][key]), key

@@ -52,7 +52,7 @@ def fixture_config(assets):
     config["search"].update(restarts=2, pop_size=4, generations=2, eval_batch=8, prior_samples=8)
     config["unguided"]["n"] = 8
     config["judge"].update(input_size=32, epochs=1, batch_size=8)
-    config["report"].update(n_permutations=200)
+    config["bias"].update(n_permutations=200)
     return config
 
 
@@ -70,7 +70,7 @@ def test_full_study_runs_every_rule_offline_on_local_assets(tmp_path):
     n_gen, n_prompt = len(config["generators"]), len(config["prompts"])
     assert n_gen == 4 and n_prompt >= 5
     assert jobs["data_prepare"] == 2 and jobs["clip_fetch"] == 1 and jobs["judge_fetch"] == 1
-    assert jobs["dcgan_train"] == 2 and jobs["generator_fetch"] == 2 and jobs["generator_samples"] == 2
+    assert jobs["generator_train"] == 2 and jobs["generator_fetch"] == 2 and jobs["generator_samples"] == 2
     assert jobs["search_latents"] == n_gen * n_prompt and jobs["unguided_sample"] == n_gen
     assert jobs["judge_classify"] == n_gen * (n_prompt + 1)
     for rule in ("judge_train", "table_build", "bias_compute", "report_html"):

@@ -8,12 +8,14 @@ import pytest
 import torch
 
 from assets import TINY_BIGGAN, TINY_STYLEGAN2, biggan_folder, keyed_weights, stylegan2_checkpoint
-from clipgan.assets import fetch_biggan, fetch_stylegan2
+from clipgan.generators.biggan import fetch as fetch_biggan
+from clipgan.generators.stylegan2 import fetch as fetch_stylegan2
 from clipgan.generators import build_generator, kinds
 from clipgan.generators.biggan import BigGANArch
 from clipgan.generators.stylegan2 import (StyleGAN2Arch, StyleGAN2DiscriminatorNet, StyleGAN2Net,
                                           load_stylegan2_discriminator)
-from clipgan.io import MissingAssetError, UnsafeCheckpointError, sha256_file
+from clipgan.checkpoints import UnsafeCheckpointError
+from clipgan.io import MissingAssetError, sha256_file
 from conftest import REPO
 
 # every key, shape and dtype of rosinality's church g_ema (config-f, 256 px), listed from its model code
@@ -237,14 +239,14 @@ def test_missing_generator_weights(tmp_path, monkeypatch, fetch, settings, messa
 
 
 def test_missing_clip_tag_offline_says_how_to_go_local(tmp_path, monkeypatch):
-    from clipgan.pipeline import fetch_clip
+    from clipgan.stages import Job, clip_fetch
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    config = {"clip": {"model": "ViT-B-32", "pretrained": "laion2b_s34b_b79k"}}
+    clip = {"model": "ViT-B-32", "pretrained": "laion2b_s34b_b79k"}
     with pytest.raises(MissingAssetError, match=r"clip.pretrained: the weights 'laion2b_s34b_b79k' of ViT-B-32 "
                                                 r"could not be fetched.*set clip.pretrained to its path"):
-        fetch_clip(config, str(tmp_path / "clip.pt"))
+        clip_fetch(Job(output={"model": str(tmp_path / "clip.pt")}, params={"clip": clip}))
 
 
 def test_missing_judge_imagenet_weights_offline(tmp_path, monkeypatch):

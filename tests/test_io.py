@@ -1,6 +1,7 @@
 import pytest
 
-from clipgan.io import UnsafeCheckpointError, atomic_path, config_hash, load_torch, save_torch, sha256_file, write_json
+from clipgan.checkpoints import UnsafeCheckpointError, load_torch
+from clipgan.io import atomic_path, config_hash, save_torch, sha256_file, write_json
 
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):
@@ -85,7 +86,7 @@ def test_judge_weights_that_need_pickle_are_refused(tmp_path):
     import torch
     import torchvision
 
-    from clipgan.classifier import build_resnet
+    from clipgan.judge import build_resnet
 
     path = tmp_path / "resnet18.pt"
     torch.save({"state_dict": torchvision.models.resnet18().state_dict(), "meta": Custom()}, path)

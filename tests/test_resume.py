@@ -44,7 +44,7 @@ def test_dcgan_resumes_to_the_same_weights(tmp_path):
 
 
 def test_judge_resumes_to_the_same_weights(tmp_path):
-    from clipgan.classifier import JudgeConfig, train_judge
+    from clipgan.judge import JudgeConfig, train_judge
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, (128, 16, 16, 3), dtype=np.uint8)

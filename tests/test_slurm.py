@@ -19,7 +19,7 @@ from conftest import REPO, run_demo
 
 CLUSTER = REPO / "tests" / "slurm" / "cluster.sh"
 LOCAL_RULES = {"data_prepare", "clip_fetch", "generator_fetch", "judge_fetch", "all"}
-GPU_RULES = {"clip_train", "dcgan_train", "generator_samples", "search_latents", "unguided_sample", "judge_train",
+GPU_RULES = {"clip_train", "generator_train", "generator_samples", "search_latents", "unguided_sample", "judge_train",
              "judge_classify"}
 
 

@@ -79,16 +79,19 @@ def test_too_many_bad_files_fail_with_the_list(tmp_path):
 
 
 def test_prepare_dataset_leaves_no_half_folder(tmp_path, monkeypatch):
-    from clipgan.pipeline import prepare_dataset
+    from clipgan.stages import Job, data_prepare
 
     root = make_folder(tmp_path / "raw")
     monkeypatch.chdir(tmp_path)
-    config = {"classes": CLASSES, "image_size": 16, "datasets": {"scenes": {"source": "local", "path": str(root)}}}
+
+    def job(settings):
+        return Job(output={"folder": "resources/datasets/scenes"}, wildcards={"dataset": "scenes"},
+                   params={"settings": settings, "classes": CLASSES, "image_size": 16, "synthetic": None, "seed": None})
+
     with pytest.raises(DatasetError):
-        prepare_dataset(config, "scenes", "resources/datasets/scenes")
+        data_prepare(job({"source": "local", "path": str(root)}))
     assert list((tmp_path / "resources" / "datasets").iterdir()) == []
-    config["datasets"]["scenes"]["max_skipped_share"] = 0.25
-    prepare_dataset(config, "scenes", "resources/datasets/scenes")
+    data_prepare(job({"source": "local", "path": str(root), "max_skipped_share": 0.25}))
     assert sorted(p.name for p in (tmp_path / "resources" / "datasets").iterdir()) == ["scenes"]
 
 

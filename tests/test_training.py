@@ -16,7 +16,7 @@ def test_dcgan_stops_on_nan_with_step_loss_and_setting():
 
 
 def test_judge_stops_on_exploding_learning_rate():
-    from clipgan.classifier import JudgeConfig, train_judge
+    from clipgan.judge import JudgeConfig, train_judge
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, (64, 32, 32, 3), dtype=np.uint8)
@@ -33,5 +33,31 @@ def test_clip_stops_on_nan(tiny_clip_config):
     with torch.no_grad():
         model.logit_scale.fill_(float("nan"))
     images = np.zeros((32, 32, 32, 3), np.uint8)
-    with pytest.raises(TrainingDiverged, match=r"CLIP training diverged at epoch 1, step 0: contrastive loss = nan"):
+    with pytest.raises(TrainingDiverged, match=r"CLIP training diverged at epoch 1, step 1: contrastive loss = nan"):
         train_clip(model, tok, images, ["a view"] * 32, ClipTrainConfig(epochs=1, batch_size=32))
+
+
+def test_the_shared_loop_counts_steps_over_the_whole_run():
+    """Every trainer reports a divergence at the same kind of step: optimiser steps since the start, from 1."""
+    from clipgan.training import train_epochs
+
+    seen = []
+
+    def step(idx, epoch):
+        seen.append(len(idx))
+        return {"loss": float("nan") if len(seen) == 6 else 1.0, "accuracy": 0.5}
+
+    with pytest.raises(TrainingDiverged, match=r"toy training diverged at epoch 2, step 6: the loss = nan.*toy.lr"):
+        train_epochs(n=10, batch_size=2, epochs=3, shuffle=np.random.default_rng(0).permutation, step=step,
+                     stateful={}, losses={"loss": "the loss"}, model="toy", setting="toy.lr")
+    assert seen == [2] * 6  # full batches only
+
+
+def test_the_shared_loop_returns_epoch_means():
+    from clipgan.training import train_epochs
+
+    rows = []
+    history = train_epochs(n=9, batch_size=4, epochs=2, shuffle=lambda n: np.arange(n), stateful={},
+                           step=lambda idx, epoch: {"loss": float(idx[0])}, losses={"loss": "loss"}, model="toy",
+                           setting="toy.lr", progress=rows.append)
+    assert history == rows == [{"epoch": 1, "step": 2, "loss": 2.0}, {"epoch": 2, "step": 4, "loss": 2.0}]

@@ -25,7 +25,7 @@ def _set(config, path, value):
     *head, last = path
     node = config
     for key in head:
-        node = node[key]
+        node = node.setdefault(key, {})  # a missing section (an old one, report:) is created
     if value is KeyError:
         del node[last]
     else:
@@ -47,7 +47,7 @@ BAD = [
     (("search", "engine"), "fast", "search.engine: 'fast' is not one of"),
     (("generators", "dcgan_city", "dataset"), "mars", "generators.dcgan_city.dataset: 'mars' is not a defined dataset"),
     (("judge", "datasets"), ["nature", "moon"], "judge.datasets.1: 'moon' is not a defined dataset"),
-    (("report", "control_prompt"), "nope", "report.control_prompt: 'nope' is not a prompt id"),
+    (("bias", "control_prompt"), "nope", "bias.control_prompt: 'nope' is not a prompt id"),
     (("synthetic", "planted_bias", "class"), "desert", "synthetic.planted_bias.class: 'desert' is not one of"),
     (("synthetic", "planted_bias", "probability"), 1.5, "synthetic.planted_bias.probability"),
     (("datasets", "nature", "class_mix", "volcano"), 0.1, "datasets.nature.class_mix.volcano"),
@@ -65,7 +65,11 @@ BAD = [
     (("report", "n_bootstrap"), 2000, "report.n_bootstrap: no longer used: share intervals are exact"),
     (("report", "smoothing"), 0.5, "report.smoothing: no longer used"),
     (("search", "smoothing"), 0.5, "'smoothing' was unexpected"),  # retired only under report
-    (("report", "fdr"), 1.5, "report.fdr: 1.5 is greater than or equal to the maximum of 1"),
+    (("report", "fdr"), 0.1, "report.fdr: moved: the statistics settings are under their own key now; rename "
+                              "report.fdr to bias.fdr"),
+    (("generators", "dcgan_city", "kind"), "vqgan", "generators.dcgan_city.kind: 'vqgan' is not one of ['biggan', "
+                                                   "'dcgan', 'stylegan2']"),
+    (("bias", "fdr"), 1.5, "bias.fdr: 1.5 is greater than or equal to the maximum of 1"),
     (("synthetic", "adjective_share"), 0.5, "synthetic.planted_bias.probability: 0.8 exceeds synthetic.adjective"),
 ]
 
@@ -93,3 +97,35 @@ def test_all_problems_are_reported_at_once(demo, schema):
     with pytest.raises(ConfigError) as err:
         validate_config(config, schema)
     assert "seed" in str(err.value) and "search.restarts" in str(err.value)
+
+
+def test_an_old_report_section_names_its_new_key(demo, schema):
+    config = copy.deepcopy(demo)
+    config["report"] = config.pop("bias")
+    with pytest.raises(ConfigError) as err:
+        validate_config(config, schema)
+    message = str(err.value)
+    assert "report.n_permutations: moved" in message and "rename report.n_permutations to bias." in message
+    assert "bias: required; the report: section of older configs is now bias:" in message
+
+
+def test_the_schema_allows_exactly_the_registered_generator_kinds(schema):
+    import yaml
+
+    from clipgan.generators import generator_kind, kinds
+    from clipgan.validate import with_registered_kinds
+
+    loaded = with_registered_kinds(yaml.safe_load(open(schema).read()))
+    assert loaded["properties"]["generators"]["additionalProperties"]["properties"]["kind"]["enum"] == kinds()
+    assert set(kinds()) >= {"dcgan", "biggan", "stylegan2"}
+    for kind in kinds():  # each is trained here or fetched, never both, and says what a missing asset should be
+        entry = generator_kind(kind)
+        assert (entry.train is None) != (entry.fetch is None), kind
+        assert entry.trained or entry.how_to != "the file", kind
+
+
+def test_a_trained_kind_needs_its_dataset(demo, schema):
+    config = copy.deepcopy(demo)
+    del config["generators"]["dcgan_city"]["dataset"]
+    with pytest.raises(ConfigError, match="generators.dcgan_city.dataset: required for kind 'dcgan'"):
+        validate_config(config, schema)

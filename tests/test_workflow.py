@@ -26,7 +26,7 @@ def test_demo_dry_run_plans_every_stage(tmp_path):
     out = snakemake("-n", "--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"))
     assert out.returncode == 0, out.stderr
     jobs = job_counts(out.stdout)
-    assert jobs["data_prepare"] == 2 and jobs["clip_train"] == 1 and jobs["dcgan_train"] == 2
+    assert jobs["data_prepare"] == 2 and jobs["clip_train"] == 1 and jobs["generator_train"] == 2
     n_prompts = len(yaml.safe_load((REPO / "demo" / "config.yaml").read_text())["prompts"])
     assert jobs["search_latents"] == 2 * n_prompts and jobs["unguided_sample"] == 2
     assert jobs["judge_classify"] == 2 * (n_prompts + 1)
@@ -43,7 +43,7 @@ def test_full_study_dry_run_builds_the_whole_dag_offline(tmp_path):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     n_gen, n_prompt = len(config["generators"]), len(config["prompts"])
     assert jobs["data_prepare"] == 2 and jobs["clip_fetch"] == 1 and jobs["judge_fetch"] == 1
-    assert jobs["dcgan_train"] == 2 and jobs["generator_fetch"] == 2
+    assert jobs["generator_train"] == 2 and jobs["generator_fetch"] == 2
     assert jobs["search_latents"] == n_gen * n_prompt >= 20
     assert jobs["judge_classify"] == n_gen * (n_prompt + 1)
 
@@ -99,7 +99,7 @@ def test_demo_recovers_the_planted_bias(demo_study):
 def test_demo_outputs_and_judge_accuracy(demo_study):
     import json
 
-    metrics = json.loads((demo_study / "results" / "classifier" / "metrics.json").read_text())
+    metrics = json.loads((demo_study / "results" / "judge" / "metrics.json").read_text())
     assert metrics["accuracy"] >= 0.95
     table = pd.read_parquet(demo_study / "results" / "table.parquet")
     assert set(table.condition) == {"guided", "unguided"}
@@ -112,7 +112,7 @@ def test_demo_outputs_and_judge_accuracy(demo_study):
     assert at_floor.any() == ("≤ 0.0005" in html)
     for figure in re.findall(r"src='(figures/[^']+)'", html):
         assert (demo_study / "results" / "report" / figure).is_file()
-    for log in ("data/nature.log", "clip/train.log", "generators/dcgan_nature.log", "classifier/train.log",
+    for log in ("data/nature.log", "clip/train.log", "generators/dcgan_nature.log", "judge/train.log",
                 "search/dcgan_nature/beautiful.log", "report/html.log"):
         assert (demo_study / "logs" / log).read_text().startswith("") and (demo_study / "logs" / log).stat().st_size
 
@@ -219,7 +219,7 @@ def test_adding_a_generator_and_a_prompt_changes_no_existing_row(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# rerunning one generator's branch (commands as documented in README.md)
+# rerunning one generator's branch (commands as documented in docs/configuration.md)
 
 
 def planned_jobs(stdout: str) -> list[tuple[str, str]]:
@@ -242,7 +242,7 @@ def assert_only_branch(jobs, generator: str, other: str, with_training: bool):
     rules = [rule for rule, _ in jobs]
     assert all(other not in wc for _, wc in jobs), jobs
     if with_training:
-        assert rules.count("dcgan_train") == 1
+        assert rules.count("generator_train") == 1
     n_prompts = len(yaml.safe_load((REPO / "demo" / "config.yaml").read_text())["prompts"])
     assert rules.count("search_latents") == n_prompts and rules.count("unguided_sample") == 1
     assert rules.count("judge_classify") == n_prompts + 1
@@ -278,6 +278,91 @@ def test_nothing_to_do_after_a_complete_run(demo_study, tmp_path):
     assert out.returncode == 0 and planned_jobs(out.stdout) == [], out.stdout[-2000:]
 
 
+def plan_after_edit(demo_study: Path, study: Path, edit) -> dict[str, list[str]]:
+    """Edit a copy of the completed demo's config; {rule: [wildcards, ...]} of what a dry run then plans."""
+    copy_study(demo_study, study)
+    config = yaml.safe_load((study / "config.yaml").read_text())
+    edit(config)
+    (study / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    out = snakemake("-n", "--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    planned: dict[str, list[str]] = {}
+    for rule, wildcards in planned_jobs(out.stdout):
+        planned.setdefault(rule, []).append(wildcards)
+    return planned
+
+
+def demo_counts() -> dict[str, int]:
+    config = yaml.safe_load((REPO / "demo" / "config.yaml").read_text())
+    n_gen, n_prompt = len(config["generators"]), len(config["prompts"])
+    return {"data_prepare": len(config["datasets"]), "clip_train": 1, "generator_train": n_gen,
+            "judge_train": 1, "search_latents": n_gen * n_prompt, "unguided_sample": n_gen,
+            "judge_classify": n_gen * (n_prompt + 1), "table_build": 1, "bias_compute": 1, "report_html": 1}
+
+
+def counts(planned: dict[str, list[str]]) -> dict[str, int]:
+    return {rule: len(jobs) for rule, jobs in planned.items()}
+
+
+@pytest.mark.slow
+def test_edits_rerun_exactly_the_jobs_that_read_them(demo_study, tmp_path):
+    """Every config value a stage reads is a param of its rule: a dry run after an edit lists the jobs that read the
+    value and those downstream of them, and nothing else."""
+    every = demo_counts()
+    n_gen = every["generator_train"]
+
+    def seed(config):
+        config["seed"] += 1
+
+    def image_size(config):
+        config["image_size"] = 64
+
+    assert counts(plan_after_edit(demo_study, tmp_path / "seed", seed)) == every
+    assert counts(plan_after_edit(demo_study, tmp_path / "size", image_size)) == every
+
+    def clip_epochs(config):
+        config["clip"]["train"]["epochs"] += 1
+
+    guided = n_gen * (every["search_latents"] // n_gen)
+    downstream = {"table_build": 1, "bias_compute": 1, "report_html": 1}
+    planned = plan_after_edit(demo_study, tmp_path / "clip", clip_epochs)
+    assert counts(planned) == {"clip_train": 1, "search_latents": guided, "judge_classify": guided, **downstream}
+    assert not any("unguided" in wc for wc in planned["judge_classify"])
+
+    def one_prompt(config):
+        config["prompts"]["beautiful"] = "a very beautiful landscape"
+
+    planned = plan_after_edit(demo_study, tmp_path / "prompt", one_prompt)
+    assert counts(planned) == {"search_latents": n_gen, "judge_classify": n_gen, **downstream}
+    assert all("prompt=beautiful" in wc for wc in planned["search_latents"]), planned
+
+    def search_override(config):  # one generator's own search settings: its searches, not its training
+        config["generators"]["dcgan_nature"]["search"] = {"restarts": config["search"]["restarts"] + 1}
+
+    planned = plan_after_edit(demo_study, tmp_path / "override", search_override)
+    per_generator = every["search_latents"] // n_gen
+    assert counts(planned) == {"search_latents": per_generator, "judge_classify": per_generator, **downstream}
+    assert all("dcgan_nature" in wc for wc in planned["search_latents"]), planned
+
+    def fdr(config):
+        config["bias"]["fdr"] = 0.1
+
+    assert counts(plan_after_edit(demo_study, tmp_path / "fdr", fdr)) == {"bias_compute": 1, "report_html": 1}
+
+
+@pytest.mark.slow
+def test_snakemakes_own_report_builds_from_the_demo(demo_study, tmp_path):
+    import zipfile
+
+    study = copy_study(demo_study, tmp_path / "study")
+    out = snakemake("--cores", "1", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"),
+                    "--report", "report.zip")
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    names = zipfile.ZipFile(study / "report.zip").namelist()
+    for wanted in ("confusion.png", "bias.parquet", "index.html", "effects.png", "samples.png", "training_log.csv"):
+        assert any(name.endswith(wanted) for name in names), (wanted, names[:20])
+
+
 def test_one_generator_branch_target_plans_only_that_generator(tmp_path):
     study = fresh_study(tmp_path, REPO / "demo" / "config.yaml")
     out = snakemake("-n", "--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"),
@@ -285,7 +370,7 @@ def test_one_generator_branch_target_plans_only_that_generator(tmp_path):
     assert out.returncode == 0, out.stderr
     jobs = planned_jobs(out.stdout)
     assert all("dcgan_city" not in wc for _, wc in jobs), jobs
-    assert {"dcgan_train", "search_latents", "unguided_sample", "judge_classify"} <= {r for r, _ in jobs}
+    assert {"generator_train", "search_latents", "unguided_sample", "judge_classify"} <= {r for r, _ in jobs}
     assert not {"table_build", "bias_compute", "report_html"} & {r for r, _ in jobs}
 
 

@@ -18,7 +18,9 @@ mean square of z / truncation.
 from __future__ import annotations
 
 import json
+import logging
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from clipgan.generators.base import register
+
+log = logging.getLogger(__name__)
 
 # alp, cliff, lakeside, promontory, seashore, valley, volcano, church
 SCENERY_CLASSES = (970, 972, 975, 976, 978, 979, 980, 497)
@@ -253,9 +257,36 @@ class BigGAN:
         return (z / self.truncation).pow(2).mean(1)
 
 
-@register("biggan")
+HOW_TO = ("a folder with config.json and pytorch_model.bin as published for pytorch-pretrained-biggan "
+          "(e.g. biggan-deep-256)")
+
+
+def fetch(settings: dict, key: str, out_dir: str | os.PathLike,
+          downloads: str | os.PathLike = "resources/downloads") -> None:
+    """Check a pytorch-pretrained-biggan folder against its config.json and store it in out_dir/weights.pt."""
+    from dataclasses import asdict
+
+    from clipgan.assets import resolve_asset
+    from clipgan.checkpoints import load_torch
+    from clipgan.io import save_torch, sha256_file, write_json
+
+    downloads = Path(downloads) / key
+    weights = resolve_asset(settings, key, HOW_TO, downloads, local_name="pytorch_model.bin")
+    config = resolve_asset(settings, key, HOW_TO, downloads, url_key="config_url", local_name="config.json")
+    arch = BigGANArch.from_json(config)
+    state = load_torch(weights, trust_pickle=bool(settings.get("trust_pickle")), sha256=settings.get("sha256", ""),
+                       key=key)
+    load_biggan_net(arch, state)  # fails here if the weights do not fit config.json
+    save_torch({"config": asdict(arch), "state_dict": state}, Path(out_dir) / "weights.pt")
+    write_json({"kind": "biggan", "source": str(weights), "config": str(config),
+                "sha256": settings.get("sha256") or sha256_file(weights),
+                "arch": asdict(arch)}, Path(out_dir) / "source.json")
+    log.info("stored BigGAN-deep %d px from %s", arch.output_dim, weights)
+
+
+@register("biggan", fetch=fetch, how_to=HOW_TO)
 def build_biggan(path: str, settings: dict, device: str | torch.device = "cpu") -> BigGAN:
-    from clipgan.io import load_torch
+    from clipgan.checkpoints import load_torch
 
     stored = load_torch(Path(path) / "weights.pt")
     return BigGAN(BigGANArch(**stored["config"]), stored["state_dict"], device=device,

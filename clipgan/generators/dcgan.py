@@ -18,9 +18,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from clipgan.generators.base import register
-from clipgan.io import load_torch
-from clipgan.resume import Resumer, start_or_resume
-from clipgan.runtime import check_loss
+from clipgan.checkpoints import load_torch
+from clipgan.resume import Resumer
+from clipgan.training import train_epochs
 
 
 @dataclass
@@ -107,44 +107,28 @@ def train_dcgan(images: torch.Tensor, model_cfg: DCGANConfig, cfg: GANTrainConfi
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     gen = torch.Generator().manual_seed(cfg.seed)
-    stateful = {"g": g, "d": d, "opt_g": opt_g, "opt_d": opt_d, "gen": gen}
-    n = images.shape[0]
-    starts = list(range(0, n - cfg.batch_size + 1, cfg.batch_size))
-    saved, history, step, first_epoch, first_batch = start_or_resume(resume, **stateful)
-    for epoch in range(first_epoch, cfg.epochs):
-        if saved and epoch == first_epoch:
-            order, sums, batches = saved["order"], saved["sums"], saved["batch"]
-        else:
-            order = torch.randperm(n, generator=gen)
-            sums, batches = {"loss_d": 0.0, "loss_g": 0.0, "d_real": 0.0, "d_fake": 0.0}, 0
-        for b in range(first_batch if epoch == first_epoch else 0, len(starts)):
-            start = starts[b]
-            real = images[order[start:start + cfg.batch_size]].to(device)
-            z = torch.randn(real.shape[0], model_cfg.nz, generator=gen).to(device)
-            fake = g(z)
-            logit_real, logit_fake = d(real), d(fake.detach())
-            loss_d = F.softplus(-logit_real).mean() + F.softplus(logit_fake).mean()
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            loss_g = F.softplus(-d(fake)).mean()  # non-saturating generator loss
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
-            step += 1
-            for name, loss in (("loss_d", loss_d), ("loss_g", loss_g)):
-                sums[name] += check_loss(loss.item(), model="DCGAN", name=name, epoch=epoch + 1, step=step,
-                                         setting="generators.<id>.train.lr", limit=cfg.max_loss)
-            sums["d_real"] += torch.sigmoid(logit_real).mean().item()
-            sums["d_fake"] += torch.sigmoid(logit_fake).mean().item()
-            batches += 1
-            if resume:
-                resume.save_if_due(stateful, step=step, history=history, epoch=epoch, batch=b + 1, order=order,
-                                   sums=sums)
-        row = {"epoch": epoch + 1, "step": step, **{k: v / max(batches, 1) for k, v in sums.items()}}
-        history.append(row)
-        if progress:
-            progress(row)
+
+    def step(idx, epoch):
+        real = images[idx].to(device)
+        z = torch.randn(real.shape[0], model_cfg.nz, generator=gen).to(device)
+        fake = g(z)
+        logit_real, logit_fake = d(real), d(fake.detach())
+        loss_d = F.softplus(-logit_real).mean() + F.softplus(logit_fake).mean()
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        loss_g = F.softplus(-d(fake)).mean()  # non-saturating generator loss
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_real": torch.sigmoid(logit_real).mean().item(),
+                "d_fake": torch.sigmoid(logit_fake).mean().item()}
+
+    history = train_epochs(n=images.shape[0], batch_size=cfg.batch_size, epochs=cfg.epochs,
+                           shuffle=lambda n: torch.randperm(n, generator=gen), step=step,
+                           stateful={"g": g, "d": d, "opt_g": opt_g, "opt_d": opt_d, "gen": gen},
+                           losses={"loss_d": "loss_d", "loss_g": "loss_g"}, model="DCGAN",
+                           setting="generators.<id>.train.lr", limit=cfg.max_loss, resume=resume, progress=progress)
     recalibrate_batchnorm(g, model_cfg.nz, gen, device)
     checkpoint = {"kind": "dcgan", "config": asdict(model_cfg), "generator": g.state_dict(),
                   "discriminator": d.state_dict()}
@@ -207,7 +191,25 @@ class DCGAN:
         return F.softplus(-self.d(images.float()))  # the discriminator's loss for "real"
 
 
-@register("dcgan")
+def dcgan_configs(settings: dict, image_size: int, seed: int) -> tuple[DCGANConfig, GANTrainConfig]:
+    """The model and training settings of `generators.<id>` (its `model` and `train` keys)."""
+    from clipgan.config import pick
+
+    return pick(DCGANConfig, settings.get("model"), image_size=image_size), \
+        pick(GANTrainConfig, settings.get("train"), seed=seed)
+
+
+def train_from_settings(images: torch.Tensor, settings: dict, *, image_size: int, seed: int, device: str = "cpu",
+                        progress=None, resume: Resumer | None = None) -> tuple[dict, list[dict]]:
+    """The registry's trainer: `train_dcgan` with the configs built from `generators.<id>`."""
+    model_cfg, train_cfg = dcgan_configs(settings, image_size, seed)
+    if resume:
+        resume.every = train_cfg.checkpoint_every
+    report = (lambda row: progress({**row, "epochs": train_cfg.epochs})) if progress else None
+    return train_dcgan(images, model_cfg, train_cfg, device=device, progress=report, resume=resume)
+
+
+@register("dcgan", train=train_from_settings)
 def build_dcgan(path: str, settings: dict, device: str | torch.device = "cpu") -> DCGAN:
     checkpoint = load_torch(path)
     return DCGAN(checkpoint, device=device, truncation=float(settings.get("truncation", 3.0)))

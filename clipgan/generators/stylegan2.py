@@ -21,7 +21,9 @@ Realism is one of two signals (`realism` in the generator's settings):
 
 from __future__ import annotations
 
+import logging
 import math
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -31,6 +33,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from clipgan.generators.base import register
+
+log = logging.getLogger(__name__)
 
 BLUR = (1.0, 3.0, 3.0, 1.0)
 REALISM_KINDS = ("latent", "discriminator")
@@ -445,11 +449,61 @@ class StyleGAN2:
         return (latents.to(self.device, torch.float32) - self.latent_avg).pow(2).mean(1)
 
 
-@register("stylegan2")
+HOW_TO = ("a rosinality-format StyleGAN2 checkpoint (.pt holding g_ema and latent_avg, e.g. "
+          "stylegan2-church-config-f.pt from rosinality/stylegan2-pytorch, or converted from the official "
+          "TensorFlow model with its convert_weight.py)")
+
+
+def fetch(settings: dict, key: str, out_dir: str | os.PathLike,
+          downloads: str | os.PathLike = "resources/downloads") -> None:
+    """Check a rosinality-format checkpoint and store its g_ema (+ latent_avg, + d) in out_dir/weights.pt."""
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from clipgan.assets import resolve_asset
+    from clipgan.checkpoints import load_torch
+    from clipgan.io import save_torch, sha256_file, write_json
+
+    path = resolve_asset(settings, key, HOW_TO, Path(downloads) / key)
+    checkpoint = load_torch(path, trust_pickle=bool(settings.get("trust_pickle")), sha256=settings.get("sha256", ""),
+                            key=key)
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f"{key}: {path} holds a {type(checkpoint).__name__}, not a checkpoint dict")
+    g_ema = checkpoint.get("g_ema", checkpoint if "style.1.weight" in checkpoint else None)
+    if g_ema is None:
+        raise ValueError(f"{key}: {path} has no 'g_ema' (top-level keys: {sorted(checkpoint)[:10]}); expected "
+                         f"{HOW_TO}")
+    net = load_stylegan2_net(g_ema, strict=False)  # fails here, naming keys, if the layout is not rosinality's
+    if not any(k.startswith("noises.") for k in g_ema):
+        log.warning("%s: no noise buffers (a checkpoint converted before 2020-01-15); fixed noise is drawn here",
+                    path)
+        g_ema = net.state_dict()
+    latent_avg = checkpoint.get("latent_avg")
+    stored = {"g_ema": g_ema, **({"latent_avg": latent_avg} if latent_avg is not None else {})}
+    arch = net.arch
+    if settings.get("realism") == "discriminator":
+        if "d" not in checkpoint:
+            raise ValueError(f"{key}.realism: discriminator needs the checkpoint's discriminator ('d'), and {path} has "
+                             f"none (top-level keys: {sorted(checkpoint)[:10]}). Convert the official model with "
+                             f"convert_weight.py --disc, or set {key}.realism: latent")
+        try:  # fails here, naming keys, if not rosinality's layout or not the generator's size
+            load_stylegan2_discriminator(checkpoint["d"], arch.size)
+        except ValueError as err:
+            raise ValueError(f"{key}: {path}: {err}") from None
+        stored["d"] = checkpoint["d"]
+    save_torch(stored, Path(out_dir) / "weights.pt")
+    # a configured sha256 was already checked by load_torch: no need to hash the file again
+    write_json({"kind": "stylegan2", "source": str(path), "sha256": settings.get("sha256") or sha256_file(path),
+                "arch": asdict(arch),
+                "latent_avg": latent_avg is not None, "discriminator": "d" in stored}, Path(out_dir) / "source.json")
+    log.info("stored StyleGAN2 %d px (%d latent layers) from %s", arch.size, arch.n_latent, path)
+
+
+@register("stylegan2", fetch=fetch, how_to=HOW_TO, chooses_realism=True)
 def build_stylegan2(path: str, settings: dict, device: str | torch.device = "cpu") -> StyleGAN2:
     from pathlib import Path
 
-    from clipgan.io import load_torch
+    from clipgan.checkpoints import load_torch
 
     file = Path(path) / "weights.pt" if Path(path).is_dir() else Path(path)
     return StyleGAN2(load_torch(file), device=device, truncation=float(settings.get("truncation", 0.7)),

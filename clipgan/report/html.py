@@ -108,7 +108,8 @@ prompt, which differs from the prompt only in its words, is the one that isolate
 
 def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_grids: dict[str, str],
                  histories: dict[str, str], out_html: str, classes: list[str], title: str = "clipgan report",
-                 timings: pd.DataFrame | None = None, clip_metrics: str = "", fdr: float = 0.05,
+                 timings: pd.DataFrame | None = None, clip_metrics: str = "", confusion: str = "",
+                 seed: int | None = None, fdr: float = 0.05,
                  power: float = 0.8, confidence: float = 0.95) -> None:
     out_dir = Path(out_html).parent
     fig_dir = out_dir / "figures"
@@ -117,7 +118,7 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
     meta = read_metadata(table_path)
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
              f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>",
-             f"<p class='note'>config hash {meta.get('config_hash', '?')} · "
+             f"<p class='note'>{'' if seed is None else f'study seed {seed} · '}"
              + ", ".join(f"{k} {v}" for k, v in sorted(meta.get("versions", {}).items())) + "</p>"]
 
     n_tests = int(bias.p_value.notna().sum())
@@ -133,8 +134,9 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
     parts.append("<h2>The judge</h2>"
                  f"<p>{html.escape(judge['arch'])} labels every image with one of: {', '.join(classes)}. "
                  f"Held-out accuracy on {judge['n_test']} labelled scenes: <b>{judge['accuracy']:.1%}</b>.</p>")
-    _copy(str(Path(judge_metrics).with_name("confusion.png")), fig_dir / "confusion.png")
-    parts.append("<p><img src='figures/confusion.png' alt='confusion matrix' width='380'></p>")
+    if confusion:
+        _copy(confusion, fig_dir / "confusion.png")
+        parts.append("<p><img src='figures/confusion.png' alt='confusion matrix' width='380'></p>")
     if clip_metrics and Path(clip_metrics).is_file():
         clip = json.loads(Path(clip_metrics).read_text())
         parts.append(f"<p>The study's CLIP was trained in the pipeline on {clip['n_train']} (image, caption) pairs; "

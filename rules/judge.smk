@@ -10,7 +10,7 @@ rule judge_fetch:
     output:
         weights="resources/models/judge/{arch}_imagenet.pt",
     log:
-        "logs/classifier/fetch_{arch}.log",
+        "logs/judge/fetch_{arch}.log",
     threads: 1
     conda:
         "../envs/torch.yaml"
@@ -23,16 +23,19 @@ rule judge_train:
         datasets=[dataset_dir(d) for d in config["judge"]["datasets"]],
         weights=judge_start_weights(),
     output:
-        model="results/classifier/judge.pt",
-        metrics="results/classifier/metrics.json",
-        confusion="results/classifier/confusion.png",
+        model="results/judge/judge.pt",
+        metrics="results/judge/metrics.json",
+        confusion=report("results/judge/confusion.png", category="Judge", caption="captions/confusion.rst"),
     params:
-        settings=config["judge"],
+        judge=config["judge"],
         classes=config["classes"],
+        seed=config["seed"],
+        image_size=config["image_size"],
+        device=DEVICE,
     log:
-        "logs/classifier/train.log",
+        "logs/judge/train.log",
     benchmark:
-        "results/benchmarks/classifier/train.tsv"
+        "results/benchmarks/judge/train.tsv"
     threads: 1
     resources:
         gpu=1,
@@ -45,9 +48,12 @@ rule judge_train:
 rule judge_classify:
     input:
         images=classify_input,
-        judge="results/classifier/judge.pt",
+        folder=classify_images,
+        judge="results/judge/judge.pt",
     output:
         table="results/classified/{generator}/{part}.parquet",
+    params:
+        device=DEVICE,
     log:
         "logs/classified/{generator}/{part}.log",
     benchmark:

@@ -11,9 +11,8 @@ import torch.nn.functional as F
 import torchvision
 
 from clipgan.data.augment import degrade, to_tensor_images
-from clipgan.io import load_torch
-from clipgan.resume import Resumer, start_or_resume
-from clipgan.runtime import check_loss
+from clipgan.checkpoints import load_torch
+from clipgan.resume import Resumer
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -65,6 +64,8 @@ def train_judge(images: np.ndarray, labels: np.ndarray, cfg: JudgeConfig, *, dev
 
     With `resume`, training state is saved every `resume.every` steps and picked up again.
     """
+    from clipgan.training import train_epochs
+
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = build_resnet(cfg.arch, len(cfg.classes), cfg.weights, sha256=cfg.weights_sha256,
@@ -72,38 +73,24 @@ def train_judge(images: np.ndarray, labels: np.ndarray, cfg: JudgeConfig, *, dev
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     steps = cfg.epochs * max(len(images) // cfg.batch_size, 1)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.2)
-    stateful = {"model": model, "opt": opt, "sched": sched, "rng": rng}
     y_all = torch.as_tensor(labels, dtype=torch.long)
-    starts = list(range(0, len(images) - cfg.batch_size + 1, cfg.batch_size))
-    saved, history, step, first_epoch, first_batch = start_or_resume(resume, **stateful)
-    for epoch in range(first_epoch, cfg.epochs):
+
+    def step(idx, epoch):
         model.train()
-        if saved and epoch == first_epoch:
-            order, losses, correct, seen = saved["order"].numpy(), saved["losses"], saved["correct"], saved["seen"]
-        else:
-            order, losses, correct, seen = rng.permutation(len(images)), [], 0, 0
-        for b in range(first_batch if epoch == first_epoch else 0, len(starts)):
-            idx = order[starts[b]:starts[b] + cfg.batch_size]
-            x = _normalise(degrade(to_tensor_images(images[idx]), rng), cfg.input_size).to(device)
-            y = y_all[idx].to(device)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            check_loss(loss.item(), model="judge", name="cross-entropy", epoch=epoch + 1, step=b, setting="judge.lr")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            step += 1
-            losses.append(loss.item())
-            correct += (logits.argmax(1) == y).sum().item()
-            seen += len(idx)
-            if resume:
-                resume.save_if_due(stateful, step=step, history=history, epoch=epoch, batch=b + 1,
-                                   order=torch.from_numpy(order), losses=losses, correct=correct, seen=seen)
-        row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "train_accuracy": correct / max(seen, 1)}
-        history.append(row)
-        if progress:
-            progress(row)
+        x = _normalise(degrade(to_tensor_images(images[idx]), rng), cfg.input_size).to(device)
+        y = y_all[idx].to(device)
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        return {"loss": loss.item(), "train_accuracy": (logits.argmax(1) == y).float().mean().item()}
+
+    history = train_epochs(n=len(images), batch_size=cfg.batch_size, epochs=cfg.epochs, shuffle=rng.permutation,
+                           step=step, stateful={"model": model, "opt": opt, "sched": sched, "rng": rng},
+                           losses={"loss": "cross-entropy"}, model="judge", setting="judge.lr", resume=resume,
+                           progress=progress)
     checkpoint = {"config": asdict(cfg), "state_dict": model.state_dict()}
     return checkpoint, history
 

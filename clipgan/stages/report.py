@@ -1,0 +1,64 @@
+"""Rule file rules/report.smk: one table of every image, the bias statistics, and the HTML report."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from clipgan.stages.common import log
+from clipgan.stages.job import Job, by_wildcards, stage
+
+
+@stage
+def table_build(job: Job) -> None:
+    """Every classified image of the study in one table. input: parts. params: classes."""
+    from clipgan.table import image_schema, read_table, write_table
+
+    table = pd.concat([read_table(path) for path in job.input.parts], ignore_index=True)
+    table = table.sort_values(["generator", "condition", "prompt_id", "restart"], kind="stable", ignore_index=True)
+    write_table(table, job.output.table, image_schema(job.params.classes), job.provenance())
+    log.info("table: %d rows (%s)", len(table), table.groupby(["generator", "condition"]).size().to_dict())
+
+
+@stage
+def bias_compute(job: Job) -> None:
+    """Class shares with exact intervals, odds ratios, tests and q-values per comparison.
+
+    input: table. params: bias, classes, seed."""
+    from clipgan import config as cfgs
+    from clipgan.bias import bias_table, headlines
+    from clipgan.table import bias_schema, read_table, write_table
+
+    settings = cfgs.bias_config(job.params.bias, job.params.seed)
+    bias = bias_table(read_table(job.input.table), job.params.classes, settings)
+    write_table(bias, job.output.bias, bias_schema(), job.provenance())
+    for row in headlines(bias).to_dict("records"):
+        if row["class"] is None:
+            log.info("%s / %s vs %s: no class stands out (omnibus p %.2g)", row["generator"], row["prompt_id"],
+                     row["baseline"], row["p_value_omnibus"])
+        else:
+            log.info("%s / %s vs %s: %s %d/%d vs %d/%d, log odds ratio %.2f [%.2f, %.2f], q %.2g",
+                     row["generator"], row["prompt_id"], row["baseline"], row["class"], row["count_guided"],
+                     row["n_guided"], row["count_baseline"], row["n_baseline"], row["log_odds_ratio"],
+                     row["log_odds_ratio_ci_low"], row["log_odds_ratio_ci_high"], row["q_value"])
+
+
+@stage
+def report_html(job: Job) -> None:
+    """The aggregated report with its figures.
+
+    input: table, bias, judge_metrics, confusion, samples, histories, images (the folders the table's image_path
+    points into), clip_metrics (if trained), benchmarks.
+    params: study, seed, classes, bias, samples_pattern, histories_pattern (how the files name their wildcards)."""
+    from clipgan import config as cfgs
+    from clipgan.report.html import read_benchmarks, write_report
+
+    inp, p = job.input, job.params
+    samples = {g: path for (g,), path in by_wildcards(list(inp.samples), p.samples_pattern).items()}
+    histories = {f"{g}/{prompt}": path for (g, prompt), path in
+                 by_wildcards(list(inp.histories), p.histories_pattern).items()}
+    settings = cfgs.bias_config(p.bias, 0)
+    write_report(inp.table, inp.bias, inp.judge_metrics, samples, histories, job.output.html, list(p.classes),
+                 title=f"clipgan · {p.study}", timings=read_benchmarks(sorted(inp.benchmarks)),
+                 clip_metrics=job.optional_input("clip_metrics"), confusion=inp.confusion, seed=p.seed,
+                 fdr=settings.fdr, power=settings.power, confidence=settings.confidence)
+    log.info("report written to %s", job.output.html)

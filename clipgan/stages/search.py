@@ -1,0 +1,97 @@
+"""Rule file rules/search.smk: CLIP-guided latent search per (generator, prompt), and the unguided
+baseline per generator."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from clipgan.stages.common import bar, load_generator, log
+from clipgan.stages.job import Job, stage
+
+
+def write_images(images: torch.Tensor, folder: str, names: list[str]) -> None:
+    from clipgan.data.augment import to_uint8_images
+    from clipgan.io import write_image
+
+    for array, name in zip(to_uint8_images(images), names):
+        write_image(array, Path(folder) / name)
+
+
+@stage
+def search_latents(job: Job) -> None:
+    """NSGA-II search for one (generator, prompt): one image per restart, its scores and latents.
+
+    input: generator, clip, model_config (clip.config_file, if set).
+    params: prompt (its text), search (with the generator's overrides), settings (generators.<id> without
+    its search and training keys), clip, seed, device."""
+    from clipgan import config as cfgs
+    from clipgan.clip import ClipScorer, load_clip
+    from clipgan.io import write_csv, write_npy
+    from clipgan.runtime import pick_device
+    from clipgan.search import run_search
+    from clipgan.table import search_schema, write_table
+
+    generator, prompt_id, p, out = job.wildcards.generator, job.wildcards.prompt, job.params, job.output
+    device = pick_device(p.device)
+    search_cfg = cfgs.search_config(p.search, p.seed, generator, prompt_id)
+    gen = load_generator(p.settings, job.input.generator, device)
+    spec = cfgs.clip_spec(p.clip, job.input.clip, config_file=job.optional_input("model_config"))
+    model, tokenizer = load_clip(spec, device)
+    scorer = ClipScorer(model, tokenizer, p.prompt, n_augment=search_cfg.n_augment, augment_seed=search_cfg.seed,
+                        device=device)
+    log.info("search %s / %s (%r): %d restarts x pop %d x %d generations", generator, prompt_id, p.prompt,
+             search_cfg.restarts, search_cfg.pop_size, search_cfg.generations)
+    with bar(search_cfg.generations, f"{generator}/{prompt_id}") as progress:
+        def report(row):
+            progress.update(1, "best clip %(best_clip).4f mean clip %(mean_clip).4f mean realism %(mean_realism).3f "
+                            "%(evals_per_s).0f evals/s" % row)
+        result = run_search(gen, scorer, search_cfg, device=device, progress=report)
+    names = [f"restart_{r:03d}.png" for r in range(search_cfg.restarts)]
+    write_images(result.images, out.images, names)
+    rows = pd.DataFrame({
+        "generator": generator, "prompt_id": prompt_id, "prompt": p.prompt, "condition": "guided",
+        "restart": np.arange(search_cfg.restarts), "seed": result.seeds,
+        "image_path": [str(Path(out.images) / n) for n in names],
+        "clip_score": result.clip_score, "clip_score_augmented": result.clip_score_augmented,
+        "initial_clip_score": result.initial_clip_score, "realism": result.realism, "n_evals": result.n_evals,
+        "search_s": result.seconds / search_cfg.restarts,
+    })
+    write_table(rows, out.table, search_schema(), job.provenance())
+    write_npy(result.latents, out.latents)
+    write_csv(pd.DataFrame(result.history), out.history)
+    log.info("done in %.1f s: mean clip %.4f (first population best %.4f), mean realism %.3f", result.seconds,
+             result.clip_score.mean(), result.initial_clip_score.mean(), result.realism.mean())
+
+
+@stage
+def unguided_sample(job: Job) -> None:
+    """Latents from the generator's own prior: the baseline every guided set is compared with.
+
+    input: generator. params: n, settings (generators.<id> without its search and training keys), seed, device."""
+    from clipgan import config as cfgs
+    from clipgan.io import write_npy
+    from clipgan.runtime import pick_device
+    from clipgan.search import sample_unguided
+    from clipgan.table import search_schema, write_table
+
+    generator, p, out = job.wildcards.generator, job.params, job.output
+    n, seed = p.n, cfgs.generator_seed(p.seed, generator, "unguided")
+    gen = load_generator(p.settings, job.input.generator, pick_device(p.device))
+    t0 = time.perf_counter()
+    latents, images, realism = sample_unguided(gen, n, seed, device=pick_device(p.device))
+    names = [f"sample_{i:04d}.png" for i in range(n)]
+    write_images(images, out.images, names)
+    rows = pd.DataFrame({
+        "generator": generator, "prompt_id": "", "prompt": "", "condition": "unguided", "restart": np.arange(n),
+        "seed": seed, "image_path": [str(Path(out.images) / name) for name in names], "clip_score": np.nan,
+        "clip_score_augmented": np.nan, "initial_clip_score": np.nan, "realism": realism, "n_evals": 1,
+        "search_s": (time.perf_counter() - t0) / n,
+    })
+    write_table(rows, out.table, search_schema(), job.provenance())
+    write_npy(latents, out.latents)
+    log.info("%d unguided samples of %s, mean realism %.3f", n, generator, realism.mean())
