@@ -26,6 +26,7 @@ SEARCH_FIELDS = [
     pa.field("restart", pa.int32(), nullable=False),  # restart (guided) or sample index (unguided)
     pa.field("seed", pa.int64(), nullable=False),  # seed of that restart / of the unguided draw
     pa.field("image_path", pa.string(), nullable=False),  # relative to the study directory
+    pa.field("true_class", pa.string()),  # the class the generator drew, where known by construction (renderer)
     pa.field("clip_score", pa.float64()),  # plain CLIP cosine to the prompt; null when unguided
     pa.field("clip_score_augmented", pa.float64()),  # CLIP cosine averaged over random views
     pa.field("initial_clip_score", pa.float64()),  # best cosine in the restart's first population

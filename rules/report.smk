@@ -28,6 +28,7 @@ rule bias_compute:
         table="results/table.parquet",
     output:
         bias=report("results/bias.parquet", category="Bias", caption="captions/bias.rst"),
+        truth="results/bias_truth.parquet",
     params:
         bias=config["bias"],
         classes=config["classes"],
@@ -47,6 +48,7 @@ rule report_html:
     input:
         table="results/table.parquet",
         bias="results/bias.parquet",
+        truth="results/bias_truth.parquet",
         judge_metrics="results/judge/metrics.json",
         confusion="results/judge/confusion.png",
         samples=expand(SAMPLES, generator=GENERATORS),

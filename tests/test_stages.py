@@ -100,7 +100,7 @@ def test_the_report_reads_only_its_declared_inputs(demo_study, tmp_path, monkeyp
 
     monkeypatch.chdir(tmp_path)
     report_html(Job(
-        input={"table": "results/table.parquet", "bias": "results/bias.parquet",
+        input={"table": "results/table.parquet", "bias": "results/bias.parquet", "truth": "results/bias_truth.parquet",
                "judge_metrics": "results/judge/metrics.json", "confusion": "results/judge/confusion.png",
                "samples": named(r"results/generators/[^/]+/samples\.png"),
                "histories": named(r"results/search/[^/]+/[^/]+/history\.csv"),

@@ -10,7 +10,8 @@ CLASSES = ["forest", "sea"]
 def _rows(n=3):
     return pd.DataFrame({
         "generator": "g", "prompt_id": "p", "prompt": "a prompt", "condition": "guided", "restart": np.arange(n),
-        "seed": np.arange(n) * 7, "image_path": [f"img_{i}.png" for i in range(n)], "clip_score": 0.5,
+        "seed": np.arange(n) * 7, "image_path": [f"img_{i}.png" for i in range(n)], "true_class": None,
+        "clip_score": 0.5,
         "clip_score_augmented": 0.4, "initial_clip_score": 0.3, "realism": 0.2, "n_evals": 800, "search_s": 1.5,
         "judge": "resnet18", "prob_forest": 0.75, "prob_sea": 0.25, "predicted": "forest",
     })

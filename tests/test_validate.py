@@ -67,8 +67,8 @@ BAD = [
     (("search", "smoothing"), 0.5, "'smoothing' was unexpected"),  # retired only under report
     (("report", "fdr"), 0.1, "report.fdr: moved: the statistics settings are under their own key now; rename "
                               "report.fdr to bias.fdr"),
-    (("generators", "dcgan_city", "kind"), "vqgan", "generators.dcgan_city.kind: 'vqgan' is not one of ['biggan', "
-                                                   "'dcgan', 'stylegan2']"),
+    (("generators", "dcgan_city", "kind"), "vqgan",
+     "generators.dcgan_city.kind: 'vqgan' is not one of ['biggan', 'dcgan', 'renderer', 'stylegan2']"),
     (("bias", "fdr"), 1.5, "bias.fdr: 1.5 is greater than or equal to the maximum of 1"),
     (("synthetic", "adjective_share"), 0.5, "synthetic.planted_bias.probability: 0.8 exceeds synthetic.adjective"),
 ]

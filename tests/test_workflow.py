@@ -68,6 +68,10 @@ def test_lint_reports_no_problems():
 # the demo, for real (minutes)
 
 
+def config_classes() -> list[str]:
+    return yaml.safe_load((REPO / "demo" / "config.yaml").read_text())["classes"]
+
+
 def comparison(bias: pd.DataFrame, generator: str, prompt: str, baseline: str) -> pd.DataFrame:
     rows = bias[(bias.generator == generator) & (bias.prompt_id == prompt) & (bias.baseline == baseline)]
     assert len(rows), (generator, prompt, baseline)
@@ -199,6 +203,7 @@ def test_adding_a_generator_and_a_prompt_changes_no_existing_row(tmp_path):
         config["generators"]["dcgan_a_small"] = {**config["generators"]["dcgan_nature"],
                                                  "model": {"nz": 32, "ngf": 16, "ndf": 24}}
         config["prompts"]["a_cold"] = "a cold mountain"
+        config["generators"]["a_renderer"] = {"kind": "renderer", "dataset": "nature"}  # images with a known class
         return config
 
     run_demo(tmp_path / "base", tiny)
@@ -207,6 +212,13 @@ def test_adding_a_generator_and_a_prompt_changes_no_existing_row(tmp_path):
     before = pd.read_parquet(tmp_path / "base" / "results" / "table.parquet").drop(columns=list(TIMING_COLUMNS))
     after = pd.read_parquet(tmp_path / "grown" / "results" / "table.parquet").drop(columns=list(TIMING_COLUMNS))
     assert set(after.generator) > set(before.generator) and set(after.prompt_id) > set(before.prompt_id)
+    rendered = after.generator == "a_renderer"
+    assert after[rendered].true_class.isin(config_classes()).all() and after[~rendered].true_class.isna().all()
+    assert after[rendered & (after.condition == "unguided")].true_class.nunique() >= 3  # the data's mix, 12 draws
+    truth = pd.read_parquet(tmp_path / "grown" / "results" / "bias_truth.parquet")
+    assert set(truth.generator) == {"a_renderer"} and len(pd.read_parquet(
+        tmp_path / "base" / "results" / "bias_truth.parquet")) == 0
+    assert "The judge on generated images" in (tmp_path / "grown" / "results" / "report" / "index.html").read_text()
     shared = after.merge(before[keys], on=keys).sort_values(keys, ignore_index=True)
     pd.testing.assert_frame_equal(before.sort_values(keys, ignore_index=True), shared)
 

@@ -38,10 +38,13 @@ class GeneratorKind:
     """Everything the pipeline knows about a kind, registered once in the kind's own module.
 
     build(path, settings, device): the generator stored at `path`, ready for the search.
-    train(images, settings, *, image_size, seed, device, progress, resume) -> (checkpoint, history):
-        set for kinds trained in the pipeline (rule generator_train); `images` are (N, 3, H, W) in
-        [-1, 1]; `progress(row)` after each epoch, the row holding "epoch" and "epochs" (the total);
-        `resume` a `clipgan.resume.Resumer` whose `every` the trainer sets from its own settings.
+    train(images, settings, *, image_size, seed, device, progress, resume, labels, classes)
+        -> (checkpoint, history): set for kinds trained in the pipeline (rule generator_train);
+        `images` are (N, 3, H, W) in [-1, 1], `labels` their indices into `classes` (the dataset's
+        class folders); `progress(row)` after each epoch, the row holding "epoch" and "epochs" (the
+        total); `resume` a `clipgan.resume.Resumer` whose `every` the trainer sets from its own settings.
+    A generator may also have `true_classes(latents) -> list[str]`: the class each latent draws,
+    known by construction (the renderer); the tables then carry it as `true_class`.
     fetch(settings, key, out_dir): set for pretrained kinds (rule generator_fetch); writes weights.pt.
     how_to: what a fetch expects, quoted when the asset is missing.
     chooses_realism: the kind reads `generators.<id>.realism` (discriminator or latent prior).

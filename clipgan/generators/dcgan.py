@@ -200,8 +200,8 @@ def dcgan_configs(settings: dict, image_size: int, seed: int) -> tuple[DCGANConf
 
 
 def train_from_settings(images: torch.Tensor, settings: dict, *, image_size: int, seed: int, device: str = "cpu",
-                        progress=None, resume: Resumer | None = None) -> tuple[dict, list[dict]]:
-    """The registry's trainer: `train_dcgan` with the configs built from `generators.<id>`."""
+                        progress=None, resume: Resumer | None = None, **labelled) -> tuple[dict, list[dict]]:
+    """The registry's trainer: `train_dcgan` with the configs built from `generators.<id>` (labels unused)."""
     model_cfg, train_cfg = dcgan_configs(settings, image_size, seed)
     if resume:
         resume.every = train_cfg.checkpoint_every

@@ -86,6 +86,47 @@ def _summary_table(bias: pd.DataFrame, fdr: float, ci: str = "95%") -> str:
     return "\n".join(out)
 
 
+def _ground_truth_section(table: pd.DataFrame, bias: pd.DataFrame, truth: pd.DataFrame, classes: list[str],
+                          fig_dir: Path, fdr: float, ci: str) -> str:
+    """The judge on generated images whose class is known (renderer generators); "" when there are none."""
+    from clipgan.groundtruth import judge_accuracy, judge_against_truth, with_truth
+    from clipgan.judge import confusion_matrix
+
+    known = with_truth(table)
+    if not len(known):
+        return ""
+    out = ["<h2>The judge on generated images</h2><p>These generators draw every image from a known class, so the "
+           "judge's error is measured on the study's own images: its accuracy on the unguided samples and on each "
+           "prompt's guided images (a search can find exactly the images a judge gets wrong), and each comparison's "
+           "headline from the judge's labels beside the one from the true classes.</p>",
+           f"<table><tr><th>generator</th><th>images</th><th>correct</th><th>accuracy [{ci} CI]</th>"
+           "<th>p (vs unguided, Fisher)</th></tr>"]
+    for r in judge_accuracy(known).to_dict("records"):
+        label = "unguided" if r["condition"] == "unguided" else f"guided: {html.escape(r['prompt'])}"
+        out.append(f"<tr><td>{html.escape(r['generator'])}</td><td>{label}</td><td>{r['correct']}/{r['n']}</td>"
+                   f"<td class='num'>{r['accuracy']:.2f} [{r['accuracy_ci_low']:.2f}, {r['accuracy_ci_high']:.2f}]"
+                   f"</td><td>{format_p(r['p_vs_unguided'])}</td></tr>")
+    out.append("</table><div class='row'>")
+    index = {c: i for i, c in enumerate(classes)}
+    for (generator, condition), frame in known.groupby(["generator", "condition"], sort=True):
+        cm = confusion_matrix(frame.true_class.map(index).to_numpy(), frame.predicted.map(index).to_numpy(),
+                              len(classes))
+        name = f"truth_{generator}_{condition}.png"
+        figures.confusion_figure(cm, classes, str(fig_dir / name), title=f"{generator}, {condition}: true vs judged")
+        out.append(f"<div><img src='figures/{name}' width='340' alt='confusion on {html.escape(condition)} "
+                   f"images of {html.escape(generator)}'></div>")
+    out.append("</div><table><tr><th>generator</th><th>prompt</th><th>against</th><th>headline (judge)</th>"
+               "<th>headline (true classes)</th><th>judge vs truth</th></tr>")
+    for r in judge_against_truth(bias, truth).to_dict("records"):
+        flag = "same" if r["agree"] else "<span class='sig'>the judge changes the finding</span>"
+        out.append(f"<tr><td>{html.escape(r['generator'])}</td><td>{html.escape(r['prompt'])}</td>"
+                   f"<td>{html.escape(r['baseline'])}</td><td>{html.escape(r['judge_headline'] or 'none')}</td>"
+                   f"<td>{html.escape(r['true_headline'] or 'none')}</td><td>{flag}</td></tr>")
+    out.append(f"</table><p class='note'>A headline is the favoured class with the largest lower bound among findings "
+               f"(q &lt; {fdr}); the true-class q-values are over these generators' comparisons only.</p>")
+    return "\n".join(out)
+
+
 _SUMMARY_TEXT = """<p>For each generator and prompt, the class the CLIP-guided search favours over a baseline: the
 generator's own unguided samples, and the control prompt's guided images where a control is configured.
 <b>The headline rule:</b> among the classes whose q-value is below {fdr} (Benjamini-Hochberg over all {n_tests}
@@ -109,7 +150,7 @@ prompt, which differs from the prompt only in its words, is the one that isolate
 def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_grids: dict[str, str],
                  histories: dict[str, str], out_html: str, classes: list[str], title: str = "clipgan report",
                  timings: pd.DataFrame | None = None, clip_metrics: str = "", confusion: str = "",
-                 seed: int | None = None, fdr: float = 0.05,
+                 seed: int | None = None, truth: str = "", fdr: float = 0.05,
                  power: float = 0.8, confidence: float = 0.95) -> None:
     out_dir = Path(out_html).parent
     fig_dir = out_dir / "figures"
@@ -142,6 +183,9 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
         parts.append(f"<p>The study's CLIP was trained in the pipeline on {clip['n_train']} (image, caption) pairs; "
                      f"zero-shot accuracy on {clip['n_test']} held-out scenes: <b>{clip['zero_shot_accuracy']:.1%}</b>."
                      "</p>")
+
+    if truth:
+        parts.append(_ground_truth_section(table, bias, read_table(truth), classes, fig_dir, fdr, ci))
 
     parts.append("<h2>Generators</h2><p>Random samples of each generator, as trained or imported.</p><div class='row'>")
     for generator, grid in sorted(sample_grids.items()):

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import torch
 
 from clipgan.stages.common import bar, load_dataset, load_generator, log, resumer
 from clipgan.stages.job import Job, stage
@@ -16,15 +14,12 @@ from clipgan.stages.job import Job, stage
 N_SAMPLES = 32  # the grid of a pretrained generator; a trained one shows 64
 
 
-def _sample_grid(gen, n: int, seed: int, path: str, title: str, clip_to_prior: bool = True) -> None:
+def _sample_grid(gen, n: int, seed: int, path: str, title: str) -> None:
+    """n draws from the generator's own prior, as a grid."""
     from clipgan.report.figures import image_grid
     from clipgan.search import sample_unguided
 
-    if clip_to_prior:
-        _, images, _ = sample_unguided(gen, n, seed, device=getattr(gen, "device", "cpu"))
-    else:
-        z = np.random.default_rng(seed).standard_normal((n, gen.latent_dim)).astype(np.float32)
-        images = gen(torch.from_numpy(z))
+    _, images, _ = sample_unguided(gen, n, seed, device=getattr(gen, "device", "cpu"))
     image_grid(images.cpu(), path, ncol=8, title=title)
 
 
@@ -44,7 +39,7 @@ def generator_train(job: Job) -> None:
     kind = generator_kind(p.settings["kind"])
     seed = cfgs.generator_seed(p.seed, generator, "generator")
     classes = sorted(d.name for d in (Path(job.input.dataset) / "train").iterdir() if d.is_dir())
-    images, _, _ = load_dataset(job.input.dataset, "train", classes, p.image_size)  # labels unused
+    images, labels, _ = load_dataset(job.input.dataset, "train", classes, p.image_size)
     log.info("training %s %s on %d images from %s", kind.name, generator, len(images), job.input.dataset)
     resume = resumer(job.output.model, {"settings": p.settings, "image_size": p.image_size, "seed": seed},
                      [job.input.dataset], every=0)  # the kind's trainer sets how often it saves
@@ -56,11 +51,12 @@ def generator_train(job: Job) -> None:
         progress.update(1, " ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                     for k, v in row.items() if k not in ("epoch", "epochs")))
     checkpoint, history = kind.train(to_tensor_images(images), p.settings, image_size=p.image_size, seed=seed,
-                                     device=str(device), progress=report, resume=resume)
+                                     device=str(device), progress=report, resume=resume, labels=labels,
+                                     classes=classes)
     save_torch(checkpoint, job.output.model)
     write_csv(pd.DataFrame(history), job.output.training_log)
     gen = kind.build(job.output.model, p.settings, device)
-    _sample_grid(gen, 64, seed, job.output.samples, f"{generator}: random samples", clip_to_prior=False)
+    _sample_grid(gen, 64, seed, job.output.samples, f"{generator}: random samples")
     resume.finish()
 
 

@@ -21,16 +21,22 @@ def table_build(job: Job) -> None:
 
 @stage
 def bias_compute(job: Job) -> None:
-    """Class shares with exact intervals, odds ratios, tests and q-values per comparison.
+    """Class shares with exact intervals, odds ratios, tests and q-values per comparison; the same from the true
+    classes of the generators that know them (output truth, empty when none does).
 
     input: table. params: bias, classes, seed."""
     from clipgan import config as cfgs
     from clipgan.bias import bias_table, headlines
+    from clipgan.groundtruth import truth_bias
     from clipgan.table import bias_schema, read_table, write_table
 
     settings = cfgs.bias_config(job.params.bias, job.params.seed)
-    bias = bias_table(read_table(job.input.table), job.params.classes, settings)
+    images = read_table(job.input.table)
+    bias = bias_table(images, job.params.classes, settings)
     write_table(bias, job.output.bias, bias_schema(), job.provenance())
+    truth = truth_bias(images, job.params.classes, settings)  # empty when no generator knows its classes
+    write_table(truth if len(truth) else pd.DataFrame(columns=bias_schema().names), job.output.truth, bias_schema(),
+                job.provenance())
     for row in headlines(bias).to_dict("records"):
         if row["class"] is None:
             log.info("%s / %s vs %s: no class stands out (omnibus p %.2g)", row["generator"], row["prompt_id"],
@@ -46,8 +52,8 @@ def bias_compute(job: Job) -> None:
 def report_html(job: Job) -> None:
     """The aggregated report with its figures.
 
-    input: table, bias, judge_metrics, confusion, samples, histories, images (the folders the table's image_path
-    points into), clip_metrics (if trained), benchmarks.
+    input: table, bias, truth (bias from true classes), judge_metrics, confusion, samples, histories, images (the
+    folders the table's image_path points into), clip_metrics (if trained), benchmarks.
     params: study, seed, classes, bias, samples_pattern, histories_pattern (how the files name their wildcards)."""
     from clipgan import config as cfgs
     from clipgan.report.html import read_benchmarks, write_report
@@ -56,9 +62,10 @@ def report_html(job: Job) -> None:
     samples = {g: path for (g,), path in by_wildcards(list(inp.samples), p.samples_pattern).items()}
     histories = {f"{g}/{prompt}": path for (g, prompt), path in
                  by_wildcards(list(inp.histories), p.histories_pattern).items()}
-    settings = cfgs.bias_config(p.bias, 0)
+    settings = cfgs.bias_config(p.bias, p.seed)
     write_report(inp.table, inp.bias, inp.judge_metrics, samples, histories, job.output.html, list(p.classes),
                  title=f"clipgan · {p.study}", timings=read_benchmarks(sorted(inp.benchmarks)),
                  clip_metrics=job.optional_input("clip_metrics"), confusion=inp.confusion, seed=p.seed,
+                 truth=inp.truth,
                  fdr=settings.fdr, power=settings.power, confidence=settings.confidence)
     log.info("report written to %s", job.output.html)

@@ -22,6 +22,11 @@ def write_images(images: torch.Tensor, folder: str, names: list[str]) -> None:
         write_image(array, Path(folder) / name)
 
 
+def true_classes(gen, latents: np.ndarray) -> list[str | None]:
+    """The class each latent draws, for a generator that knows it (the renderer); None otherwise."""
+    return gen.true_classes(latents) if hasattr(gen, "true_classes") else [None] * len(latents)
+
+
 @stage
 def search_latents(job: Job) -> None:
     """NSGA-II search for one (generator, prompt): one image per restart, its scores and latents.
@@ -56,7 +61,7 @@ def search_latents(job: Job) -> None:
     rows = pd.DataFrame({
         "generator": generator, "prompt_id": prompt_id, "prompt": p.prompt, "condition": "guided",
         "restart": np.arange(search_cfg.restarts), "seed": result.seeds,
-        "image_path": [str(Path(out.images) / n) for n in names],
+        "image_path": [str(Path(out.images) / n) for n in names], "true_class": true_classes(gen, result.latents),
         "clip_score": result.clip_score, "clip_score_augmented": result.clip_score_augmented,
         "initial_clip_score": result.initial_clip_score, "realism": result.realism, "n_evals": result.n_evals,
         "search_s": result.seconds / search_cfg.restarts,
@@ -88,7 +93,8 @@ def unguided_sample(job: Job) -> None:
     write_images(images, out.images, names)
     rows = pd.DataFrame({
         "generator": generator, "prompt_id": "", "prompt": "", "condition": "unguided", "restart": np.arange(n),
-        "seed": seed, "image_path": [str(Path(out.images) / name) for name in names], "clip_score": np.nan,
+        "seed": seed, "image_path": [str(Path(out.images) / name) for name in names],
+        "true_class": true_classes(gen, latents), "clip_score": np.nan,
         "clip_score_augmented": np.nan, "initial_clip_score": np.nan, "realism": realism, "n_evals": 1,
         "search_s": (time.perf_counter() - t0) / n,
     })

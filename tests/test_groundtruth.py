@@ -1,0 +1,49 @@
+"""The judge measured against true classes: accuracy per condition, and findings from the true classes."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clipgan.bias import BiasConfig, bias_table
+from clipgan.groundtruth import judge_accuracy, judge_against_truth, truth_bias
+
+CLASSES = ["a", "b", "c"]
+
+
+def images(rows) -> pd.DataFrame:
+    """rows: (condition, prompt_id, true_class, predicted, count)."""
+    out = []
+    for condition, prompt_id, true, predicted, count in rows:
+        out += [{"generator": "r", "condition": condition, "prompt_id": prompt_id, "prompt": prompt_id or "",
+                 "true_class": true, "predicted": predicted}] * count
+    frame = pd.DataFrame(out)
+    frame["restart"] = np.arange(len(frame))
+    return frame
+
+
+def test_accuracy_per_condition_with_exact_interval_and_fisher_test():
+    table = images([("unguided", "", "a", "a", 45), ("unguided", "", "b", "b", 45), ("unguided", "", "c", "a", 10),
+                    ("guided", "p", "c", "a", 12), ("guided", "p", "c", "c", 12)])
+    acc = judge_accuracy(table).set_index("condition")
+    assert acc.loc["unguided", "correct"] == 90 and acc.loc["unguided", "n"] == 100
+    assert acc.loc["guided", "accuracy"] == 0.5
+    assert acc.loc["guided", "accuracy_ci_low"] == pytest.approx(0.2912, abs=1e-4)  # Clopper-Pearson 12/24
+    assert acc.loc["guided", "p_vs_unguided"] < 1e-4 and np.isnan(acc.loc["unguided", "p_vs_unguided"])
+
+
+def test_rows_without_truth_are_left_out():
+    table = images([("unguided", "", "a", "a", 5), ("guided", "p", "a", "a", 5)])
+    table = pd.concat([table, table.assign(generator="gan", true_class=None)], ignore_index=True)
+    assert set(judge_accuracy(table).generator) == {"r"}
+    assert set(truth_bias(table, CLASSES, BiasConfig(n_permutations=99)).generator) == {"r"}
+
+
+def test_a_judge_that_mislabels_the_searched_images_makes_a_finding_the_truth_does_not_have():
+    """The search found c-images that the judge calls b: by the judge's labels the prompt favours b, by the truth
+    it favours c. The comparison is flagged."""
+    table = images([("unguided", "", "a", "a", 60), ("unguided", "", "b", "b", 20), ("unguided", "", "c", "c", 20),
+                    ("guided", "p", "c", "b", 24)])
+    cfg = BiasConfig(n_permutations=199)
+    judged, truth = bias_table(table, CLASSES, cfg), truth_bias(table, CLASSES, cfg)
+    both = judge_against_truth(judged, truth).set_index("baseline").loc["unguided"]
+    assert both.judge_headline == "b" and both.true_headline == "c" and not both.agree
