@@ -25,7 +25,7 @@ D_MANIFEST = REPO / "tests" / "fixtures" / "stylegan2_church_d_manifest.json"
 
 
 def test_all_kinds_are_registered():
-    assert kinds() == ["biggan", "dcgan", "stylegan2"]
+    assert kinds() == ["biggan", "dcgan", "renderer", "stylegan2"]
 
 
 def test_stylegan2_church_state_dict_equals_the_manifest():
