@@ -20,10 +20,9 @@ def clip_train(job: Job) -> None:
     from clipgan.clip import load_clip, train_clip, zero_shot_accuracy
     from clipgan.data.folders import load_images
     from clipgan.io import save_torch, write_json
-    from clipgan.runtime import pick_device
 
     p, dataset_dirs = job.params, list(job.input.datasets)
-    device = pick_device(p.device)
+    device = job.device()
     frames = []
     for root in dataset_dirs:
         captions = pd.read_parquet(Path(root) / "captions.parquet")

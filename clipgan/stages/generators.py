@@ -32,10 +32,9 @@ def generator_train(job: Job) -> None:
     from clipgan.data.augment import to_tensor_images
     from clipgan.generators import generator_kind
     from clipgan.io import save_torch, write_csv
-    from clipgan.runtime import pick_device
 
     generator, p = job.wildcards.generator, job.params
-    device = pick_device(p.device)
+    device = job.device()
     kind = generator_kind(p.settings["kind"])
     seed = cfgs.generator_seed(p.seed, generator, "generator")
     classes = sorted(d.name for d in (Path(job.input.dataset) / "train").iterdir() if d.is_dir())
@@ -82,9 +81,8 @@ def generator_samples(job: Job) -> None:
 
     input: weights. params: settings (generators.<id> without search and training keys), seed, device."""
     from clipgan import config as cfgs
-    from clipgan.runtime import pick_device
 
     generator, p = job.wildcards.generator, job.params
-    gen = load_generator(p.settings, job.input.weights, pick_device(p.device))
+    gen = load_generator(p.settings, job.input.weights, job.device())
     _sample_grid(gen, N_SAMPLES, cfgs.generator_seed(p.seed, generator, "samples"), job.output.samples,
                  f"{generator}: random samples")

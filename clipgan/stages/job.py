@@ -56,6 +56,12 @@ class Job:
         value = self.input.get(name, [])
         return value if isinstance(value, str) else (value[0] if value else "")
 
+    def device(self):
+        """The torch device of the rule's `device` param ('auto' takes CUDA when present)."""
+        from clipgan.runtime import pick_device
+
+        return pick_device(self.params.device)
+
     def provenance(self) -> dict[str, str]:
         """Written into every table a stage writes: a hash of the params that made it."""
         return {"params_hash": config_hash(dict(self.params))}

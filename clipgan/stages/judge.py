@@ -27,10 +27,9 @@ def judge_train(job: Job) -> None:
     from clipgan.io import save_torch, write_json
     from clipgan.judge import Judge, confusion_matrix, train_judge
     from clipgan.report.figures import confusion_figure
-    from clipgan.runtime import pick_device
 
     p, out, dataset_dirs = job.params, job.output, list(job.input.datasets)
-    device = pick_device(p.device)
+    device = job.device()
     judge_cfg = cfgs.judge_config(p.judge, p.classes, p.seed, job.optional_input("weights"))
     classes = judge_cfg.classes
     parts = [load_dataset(d, "train", classes, p.image_size) for d in dataset_dirs]
@@ -63,11 +62,10 @@ def judge_classify(job: Job) -> None:
     from clipgan.data.augment import to_tensor_images
     from clipgan.data.folders import load_images
     from clipgan.judge import Judge
-    from clipgan.runtime import pick_device
     from clipgan.table import image_schema, read_table, write_table
 
     rows = read_table(job.input.images)
-    judge = Judge.load(job.input.judge, pick_device(job.params.device))
+    judge = Judge.load(job.input.judge, job.device())
     probs = judge.probabilities(to_tensor_images(load_images(rows.image_path)))
     for i, cls in enumerate(judge.classes):
         rows[f"prob_{cls}"] = probs[:, i].astype(float)

@@ -37,12 +37,11 @@ def search_latents(job: Job) -> None:
     from clipgan import config as cfgs
     from clipgan.clip import ClipScorer, load_clip
     from clipgan.io import write_csv, write_npy
-    from clipgan.runtime import pick_device
     from clipgan.search import run_search
     from clipgan.table import search_schema, write_table
 
     generator, prompt_id, p, out = job.wildcards.generator, job.wildcards.prompt, job.params, job.output
-    device = pick_device(p.device)
+    device = job.device()
     search_cfg = cfgs.search_config(p.search, p.seed, generator, prompt_id)
     gen = load_generator(p.settings, job.input.generator, device)
     spec = cfgs.clip_spec(p.clip, job.input.clip, config_file=job.optional_input("model_config"))
@@ -80,15 +79,15 @@ def unguided_sample(job: Job) -> None:
     input: generator. params: n, settings (generators.<id> without its search and training keys), seed, device."""
     from clipgan import config as cfgs
     from clipgan.io import write_npy
-    from clipgan.runtime import pick_device
     from clipgan.search import sample_unguided
     from clipgan.table import search_schema, write_table
 
     generator, p, out = job.wildcards.generator, job.params, job.output
     n, seed = p.n, cfgs.generator_seed(p.seed, generator, "unguided")
-    gen = load_generator(p.settings, job.input.generator, pick_device(p.device))
+    device = job.device()
+    gen = load_generator(p.settings, job.input.generator, device)
     t0 = time.perf_counter()
-    latents, images, realism = sample_unguided(gen, n, seed, device=pick_device(p.device))
+    latents, images, realism = sample_unguided(gen, n, seed, device=device)
     names = [f"sample_{i:04d}.png" for i in range(n)]
     write_images(images, out.images, names)
     rows = pd.DataFrame({
