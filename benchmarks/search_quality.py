@@ -1,19 +1,27 @@
-"""CLIP score reached at an equal number of evaluations: clipgan's search against CLIP-GLaSS's GA settings.
+"""CLIP score of the picked images against the evaluations spent: clipgan's search variants and CLIP-GLaSS's GA.
 
   snakemake --cores 2 --directory demo                       # once: trains the demo's models
-  python benchmarks/search_quality.py --study demo           # prints the table (about 10 min on 2 cores)
+  python benchmarks/search_quality.py --study demo           # table, curves, last line evals_to_match_reference=<r>
 
 On a finished study's trained CLIP and one of its generators, every variant searches the same
-prompts with the same seeds and the same evaluation budget per image:
-  clipgan            the study's search settings (NSGA-II, SBX eta 15, PM eta 20, realism hinge,
-                     the "typical" pick from the front);
-  clipgan, clip pick the same search, picking the best CLIP score on the front;
-  clipgan, pymoo engine  the same search run by one pymoo NSGA2 per restart (plain fitness only);
-  CLIP-GLaSS GA      population 64, SBX eta 3 (probability 1), PM eta 3, plain realism objective,
-                     best CLIP score picked, one pymoo NSGA2 per restart (`engine: pymoo`);
-each with a plain fitness and with a fitness averaged over 4 random crops/flips ("+aug").
-Every picked image is scored twice by an independent scorer: plain CLIP, and CLIP averaged over
-8 held-out random views the fitness never used. Means with 95% bootstrap intervals over images.
+prompts with the same seeds, up to the same evaluation budget per image (`--budget`):
+  clipgan, full budget     today's search without a pool or early stopping: NSGA-II, SBX eta 15, PM
+                           eta 20, realism hinge, the "typical" pick from the front, every generation;
+  clipgan, pool            restarts start from the best of their own slice of a prior pool;
+  clipgan, early stop      restarts stop once their best typical score stops rising (`--patience`);
+  clipgan, pool + early stop  both (the demo's settings);  "+aug": its fitness averages 4 crops/flips;
+  CLIP-GLaSS GA            population 64, SBX eta 3 (probability 1), PM eta 3, plain realism objective,
+                           best CLIP score picked, one pymoo NSGA2 per restart (`engine: pymoo`);
+  clipgan, pymoo engine    the full-budget search run by pymoo's own objects: the batched engine's check.
+Every picked image is scored by an independent scorer: plain CLIP, and CLIP averaged over 8
+held-out random views the fitness never used; means with 95% bootstrap intervals over images.
+
+Anytime quality: every generation, the image each restart would pick then is scored too, so each
+variant gives a curve of score against evaluations spent per image. A pool's draws are charged
+to the searches that share it: pool_size / (prompts x restarts) evaluations per image. The last
+line, evals_to_match_reference=<r>, is the fraction of the reference's evaluations per image at
+which the best of our variants' picked images first reach the reference's full-budget mean
+score on both measures ("inf" if none does within the budget).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -28,26 +37,36 @@ import numpy as np
 import torch
 import yaml
 
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # this checkout's clipgan, installed or not
+
 PROMPTS = ["a beautiful landscape", "a landscape", "a snowy mountain", "a busy street"]
+REFERENCE = "CLIP-GLaSS GA"
+CURVES = ["clipgan, full budget", "clipgan, pool", "clipgan, early stop", "clipgan, pool + early stop", REFERENCE]
 
 
-def variants(study_search: dict, budget: int) -> dict:
+def variants(study_search: dict, budget: int, patience: int, tolerance: float) -> dict:
+    """name -> (SearchConfig, uses the pool)."""
     from clipgan.search import SearchConfig
 
-    ours = SearchConfig(**{k: v for k, v in study_search.items() if k in {f.name for f in
-                                                                          dataclasses.fields(SearchConfig)}})
-    ours = dataclasses.replace(ours, generations=max(budget // ours.pop_size, 1))
+    names = {f.name for f in dataclasses.fields(SearchConfig)}
+    base = SearchConfig(**{k: v for k, v in study_search.items() if k in names})
+    full = dataclasses.replace(base, generations=max(budget // base.pop_size, 1), pool_size=0, patience=0)
+    stop = dataclasses.replace(full, patience=patience, tolerance=tolerance)
     # whole generations only: the reference gets the first multiple of 64 at or above the budget
-    reference = dataclasses.replace(ours, pop_size=64, generations=max(math.ceil(budget / 64), 1), crossover_eta=3.0,
+    reference = dataclasses.replace(full, pop_size=64, generations=max(math.ceil(budget / 64), 1), crossover_eta=3.0,
                                     crossover_prob=1.0, mutation_eta=3.0, realism_hinge=False, select="clip",
                                     engine="pymoo")
-    out = {}
-    for name, cfg in (("clipgan", ours), ("clipgan, clip pick", dataclasses.replace(ours, select="clip")),
-                      ("CLIP-GLaSS GA", reference)):
-        out[name] = cfg
-        out[f"{name} +aug"] = dataclasses.replace(cfg, n_augment=4)
-    out["clipgan, pymoo engine"] = dataclasses.replace(ours, engine="pymoo")  # the batched engine's check
-    return out
+    return {
+        "clipgan, full budget": (full, False),
+        "clipgan, pool": (full, True),
+        "clipgan, early stop": (stop, False),
+        "clipgan, pool + early stop": (stop, True),
+        "clipgan, pool + early stop +aug": (dataclasses.replace(stop, n_augment=4), True),
+        REFERENCE: (reference, False),
+        f"{REFERENCE} +aug": (dataclasses.replace(reference, n_augment=4), False),
+        "clipgan, pymoo engine": (dataclasses.replace(full, engine="pymoo"), False),
+    }
 
 
 def bootstrap_ci(values: np.ndarray, rng: np.random.Generator, n: int = 2000) -> tuple[float, float]:
@@ -55,20 +74,80 @@ def bootstrap_ci(values: np.ndarray, rng: np.random.Generator, n: int = 2000) ->
     return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
+@torch.no_grad()
+def score(generator, judge, latents: np.ndarray, device) -> tuple[np.ndarray, np.ndarray]:
+    """Plain and held-out augmented CLIP scores of the images of `latents` (n, D)."""
+    images = generator(torch.from_numpy(latents).to(device))
+    return (judge(images, augmented=False).float().cpu().numpy(),
+            judge(images, augmented=True, held_out=True).float().cpu().numpy())
+
+
+def curve_points(trace, pool_charge: float, generations: int, score_fn) -> list[tuple[np.ndarray, ...]]:
+    """Per generation up to `generations`: (evaluations per image, plain, augmented), each (R,).
+
+    A search that ended early (every restart stopped) keeps its last picks and evaluations."""
+    points = []
+    for g in range(generations):
+        n_evals, latents = trace[min(g, len(trace) - 1)]
+        plain, aug = score_fn(latents)
+        points.append((n_evals + pool_charge, plain, aug))
+    return points
+
+
+def plot(curves: dict, out: Path, budget_ref: float) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from clipgan.io import save_figure
+
+    fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.6), sharex=True)
+    for name, rows in curves.items():
+        x = np.array([r["evals"] for r in rows])
+        for ax, key in zip(axes, ("plain", "augmented")):
+            y = np.array([r[key] for r in rows])
+            lo, hi = np.array([r[f"{key}_low"] for r in rows]), np.array([r[f"{key}_high"] for r in rows])
+            style = dict(color="black", linestyle="--") if name == REFERENCE else {}
+            line, = ax.plot(x, y, marker=".", markersize=3, label=name, **style)
+            ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
+    for ax, title in zip(axes, ("plain CLIP of the picked image", "CLIP over 8 held-out views")):
+        ax.axvline(0.25 * budget_ref, color="grey", linewidth=0.8, linestyle=":")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("evaluations per image (pool share included)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("mean score, 95% interval")
+    axes[1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    save_figure(fig, out, dpi=130)
+    plt.close(fig)
+
+
 def main() -> None:
     from clipgan import config as cfgs
     from clipgan.clip import ClipScorer, load_clip
     from clipgan.generators import generator_kind
+    from clipgan.io import write_csv
+    from clipgan.search import draw_pool, run_search
+    from clipgan.seeds import derive_seed
     from clipgan.stages.common import load_generator
-    from clipgan.search import run_search
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--study", default="demo", help="a study folder whose pipeline has run")
     parser.add_argument("--generator", default=None, help="generator id (default: the first)")
-    parser.add_argument("--budget", type=int, default=800, help="evaluations per image")
+    parser.add_argument("--budget", type=int, default=800, help="evaluations per image, at most")
     parser.add_argument("--restarts", type=int, default=8, help="images per (prompt, seed)")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--prompts", nargs="*", default=PROMPTS)
+    parser.add_argument("--pool-size", type=int, default=None,
+                        help="prior pool per seed, shared by the prompts (default: 8 x restarts x pop_size, as the "
+                             "demo)")
+    parser.add_argument("--patience", type=int, default=None, help="early stopping (default: the study's, else 3)")
+    parser.add_argument("--tolerance", type=float, default=None, help="(default: the study's, else 0.001)")
+    parser.add_argument("--search", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="override the study's search settings for our variants (YAML values), e.g. pop_size=16")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "search_quality",
+                        help="folder for curves.csv and curves.png")
     args = parser.parse_args()
 
     study = Path(args.study)
@@ -89,48 +168,95 @@ def main() -> None:
         spec = dataclasses.replace(spec, config_file=str(study / spec.config_file))
     model, tokenizer = load_clip(spec, device)
 
-    runs = variants(config["search"], args.budget)
-    results = {name: {"plain": [], "augmented": [], "realism": [], "evals": [], "seconds": 0.0} for name in runs}
-    for prompt in args.prompts:
-        judge = ClipScorer(model, tokenizer, prompt, augment_seed=987_654, device=device)  # never the fitness
-        for seed in range(args.seeds):
-            for name, cfg in runs.items():
+    search = cfgs.search_settings(config["search"], config["generators"][generator_id])
+    for item in args.search:
+        key, _, value = item.partition("=")
+        search[key] = yaml.safe_load(value)
+    patience = args.patience if args.patience is not None else search.get("patience") or 3
+    tolerance = args.tolerance if args.tolerance is not None else search.get("tolerance", 1e-3)
+    runs = variants(search, args.budget, patience, tolerance)
+    pool_size = args.pool_size or 8 * args.restarts * runs["clipgan, pool"][0].pop_size
+    pool_charge = pool_size / (len(args.prompts) * args.restarts)  # evaluations per image
+    features = ClipScorer(model, tokenizer, None, device=device).image_features
+    results = {name: {"plain": [], "augmented": [], "realism": [], "evals": [], "seconds": 0.0, "curve": []}
+               for name in runs}
+    for seed in range(args.seeds):
+        pool = draw_pool(generator, features, pool_size, derive_seed(seed, "benchmark pool"),
+                         eval_batch=runs["clipgan, pool"][0].eval_batch, device=device)
+        for prompt in args.prompts:
+            judge = ClipScorer(model, tokenizer, prompt, augment_seed=987_654, device=device)  # never the fitness
+            for name, (cfg, uses_pool) in runs.items():
                 scorer = ClipScorer(model, tokenizer, prompt, n_augment=cfg.n_augment, augment_seed=seed,
                                     device=device)
                 t0 = time.perf_counter()
                 result = run_search(generator, scorer, dataclasses.replace(cfg, restarts=args.restarts, seed=seed),
-                                    device=device)
+                                    device=device, pool=pool if uses_pool else None, trace=name in CURVES)
                 row = results[name]
                 row["seconds"] += time.perf_counter() - t0
                 images = result.images.to(device)
                 row["plain"].append(judge(images, augmented=False).cpu().numpy())
                 row["augmented"].append(judge(images, augmented=True, held_out=True).cpu().numpy())
                 row["realism"].append(result.realism)
-                row["evals"].append(result.n_evals)
+                row["evals"].append(result.n_evals + (pool_charge if uses_pool else 0))
+                if name in CURVES:
+                    row["curve"].append(curve_points(
+                        result.trace, pool_charge if uses_pool else 0, cfg.generations,
+                        lambda z, judge=judge: score(generator, judge, z, device)))
             print(f"done: {prompt!r} seed {seed}", flush=True)
 
     rng = np.random.default_rng(0)
     n_images = len(args.prompts) * args.seeds * args.restarts
     print(f"\n{generator_id}, {len(args.prompts)} prompts x {args.seeds} seeds x {args.restarts} restarts = "
-          f"{n_images} images per variant; device {device}")
-    print(f"{'variant':<26} {'evals/img':>9} {'plain CLIP [95% CI]':>26} {'held-out aug CLIP [95% CI]':>28} "
+          f"{n_images} images per variant; prior pool {pool_size} per seed ({pool_charge:.0f} evaluations charged per "
+          f"image); early stop after {patience} generations without a rise of {tolerance:g}; device {device}")
+    print(f"{'variant':<32} {'evals/img':>9} {'plain CLIP [95% CI]':>26} {'held-out aug CLIP [95% CI]':>28} "
           f"{'realism':>8} {'s':>6}")
     summary = {}
     for name, row in results.items():
         plain, aug = np.concatenate(row["plain"]), np.concatenate(row["augmented"])
         lo, hi = bootstrap_ci(plain, rng)
         alo, ahi = bootstrap_ci(aug, rng)
-        summary[name] = (plain.mean(), aug.mean())
-        print(f"{name:<26} {np.concatenate(row['evals']).mean():>9.0f} {plain.mean():>8.4f} [{lo:.4f}, {hi:.4f}] "
+        summary[name] = (plain.mean(), aug.mean(), np.concatenate(row["evals"]).mean())
+        print(f"{name:<32} {summary[name][2]:>9.0f} {plain.mean():>8.4f} [{lo:.4f}, {hi:.4f}] "
               f"{aug.mean():>10.4f} [{alo:.4f}, {ahi:.4f}] {np.concatenate(row['realism']).mean():>8.3f} "
               f"{row['seconds']:>6.0f}")
+
+    # the curves: per generation, over every (seed, prompt) run of the variant
+    curves, table = {}, []
+    for name in CURVES:
+        runs_points = results[name]["curve"]
+        curves[name] = []
+        for g in range(len(runs_points[0])):
+            evals = np.concatenate([points[g][0] for points in runs_points])
+            point = {"variant": name, "generation": g + 1, "evals": float(evals.mean())}
+            for k, key in ((1, "plain"), (2, "augmented")):
+                values = np.concatenate([points[g][k] for points in runs_points])
+                point[key] = float(values.mean())
+                point[f"{key}_low"], point[f"{key}_high"] = bootstrap_ci(values, rng)
+            curves[name].append(point)
+            table.append(point)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_csv(__import__("pandas").DataFrame(table), args.out / "curves.csv")
+    reference_plain, reference_aug, reference_evals = summary[REFERENCE]
+    plot(curves, args.out / "curves.png", reference_evals)
+
+    print(f"\nevaluations per image at which each variant's picked images first reach {REFERENCE}'s full-budget "
+          f"means (plain {reference_plain:.4f}, held-out aug {reference_aug:.4f}, at {reference_evals:.0f})")
+    best = math.inf
+    for name in CURVES[:-1]:
+        reached = [p for p in curves[name] if p["plain"] >= reference_plain and p["augmented"] >= reference_aug]
+        ratio = reached[0]["evals"] / reference_evals if reached else math.inf
+        best = min(best, ratio)
+        where = f"{reached[0]['evals']:.0f} (generation {reached[0]['generation']})" if reached else "not within budget"
+        print(f"  {name:<30} {where:>28}  r = {ratio:.3f}")
     for kind in ("plain", "augmented"):
-        ours, ref = np.concatenate(results["clipgan"][kind]), np.concatenate(results["CLIP-GLaSS GA"][kind])
+        ours = np.concatenate(results["clipgan, pool + early stop"][kind])
+        ref = np.concatenate(results[REFERENCE][kind])
         diffs = rng.choice(ours, (2000, len(ours))).mean(1) - rng.choice(ref, (2000, len(ref))).mean(1)
-        print(f"clipgan minus CLIP-GLaSS GA, {kind} CLIP: {ours.mean() - ref.mean():+.4f} "
+        print(f"clipgan (pool + early stop) minus {REFERENCE}, {kind} CLIP: {ours.mean() - ref.mean():+.4f} "
               f"[{np.quantile(diffs, 0.025):+.4f}, {np.quantile(diffs, 0.975):+.4f}]")
-    ours, ref = summary["clipgan"], summary["CLIP-GLaSS GA"]
-    print(f"clipgan-minus-reference plain={ours[0] - ref[0]:+.4f} augmented={ours[1] - ref[1]:+.4f}")
+    print(f"curves: {args.out / 'curves.png'} and curves.csv")
+    print(f"evals_to_match_reference={best:.3f}" if math.isfinite(best) else "evals_to_match_reference=inf")
 
 
 if __name__ == "__main__":

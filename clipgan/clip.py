@@ -119,7 +119,7 @@ class ClipScorer:
     makes adversarial pixel patterns that fool one view less rewarding.
     """
 
-    def __init__(self, model: torch.nn.Module, tokenizer, prompt: str, *, n_augment: int = 0,
+    def __init__(self, model: torch.nn.Module, tokenizer, prompt: str | None, *, n_augment: int = 0,
                  augment_seed: int = 0, device: str | torch.device = "cpu"):
         self.model = model
         self.device = torch.device(device)
@@ -129,7 +129,8 @@ class ClipScorer:
         self.std = torch.tensor(std, device=self.device).view(1, 3, 1, 1)
         self.n_augment = n_augment
         self.augment_seed = augment_seed
-        self.text_features = encode_text(model, tokenizer, [prompt], self.device)  # (1, E), once per prompt
+        # (1, E), once per prompt; None: image features only (a prior pool's)
+        self.text_features = None if prompt is None else encode_text(model, tokenizer, [prompt], self.device)
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         x = (images.float() + 1) / 2  # (N, 3, H, W) in [0, 1]
@@ -158,16 +159,25 @@ class ClipScorer:
         augmented score reported for a search's result is not the one it optimised.
         `encode` replaces the model's image encoder (the search passes a compiled one).
         """
-        encode = encode or self.model.encode_image
         use_aug = self.n_augment > 0 if augmented is None else augmented
         n_views = 8 if held_out else max(self.n_augment, 4)
         views = [self._augment(images, k, held_out) for k in range(n_views)] if use_aug else [images]
         scores = torch.zeros(images.shape[0], device=self.device)
         for view in views:
-            feats = encode(self.preprocess(view))
-            feats = F.normalize(feats.float(), dim=-1)
-            scores += (feats @ self.text_features.T).squeeze(1)
+            scores += self.score_features(self.image_features(view, encode))
         return scores / len(views)
+
+    @torch.no_grad()
+    def image_features(self, images: torch.Tensor, encode=None) -> torch.Tensor:
+        """(N, E) unit-norm image features of one plain view: what any prompt's score is computed from."""
+        encode = encode or self.model.encode_image
+        return F.normalize(encode(self.preprocess(images)).float(), dim=-1)
+
+    def score_features(self, features: torch.Tensor) -> torch.Tensor:
+        """(N,) cosine similarities of unit-norm image features (from any prompt's scorer) with this prompt."""
+        if self.text_features is None:
+            raise ValueError("this scorer was made without a prompt: it gives image features, not scores")
+        return (features.to(self.text_features.device).float() @ self.text_features.T).squeeze(1)
 
 
 @torch.no_grad()

@@ -78,6 +78,13 @@ def write_npy(array: np.ndarray, path: str | os.PathLike) -> None:
             np.save(f, array)
 
 
+def write_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
+    """Several named arrays in one uncompressed .npz (numpy's own format; loads without pickle)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+
 def save_torch(obj: Any, path: str | os.PathLike) -> None:
     import torch
 

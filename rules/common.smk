@@ -26,6 +26,7 @@ DEVICE = config["device"]
 
 SAMPLES = "results/generators/{generator}/samples.png"
 HISTORY = "results/search/{generator}/{prompt}/history.csv"
+POOL = "results/search/{generator}/pool.npz"
 
 
 def _alternatives(ids):
@@ -70,6 +71,11 @@ def search_settings(wildcards):
     from clipgan.config import search_settings as merged
 
     return merged(config["search"], config["generators"][wildcards.generator])
+
+
+def prior_pool(wildcards):
+    """The generator's prior pool, when search.pool_size (or its own override) asks for one."""
+    return [POOL.format(generator=wildcards.generator)] if search_settings(wildcards).get("pool_size") else []
 
 
 def existing(path):

@@ -1,5 +1,32 @@
-# Stage 4: CLIP-guided latent search per (generator, prompt), and the unguided baseline per
-# generator.
+# Stage 4: CLIP-guided latent search per (generator, prompt), from a prior pool per generator that
+# its prompts share, and the unguided baseline per generator.
+
+
+rule search_pool:
+    input:
+        generator=generator_weights,
+        clip=clip_weights(),
+        model_config=clip_model_config(),
+    output:
+        pool=POOL,
+    params:
+        pool_size=lambda wc: search_settings(wc)["pool_size"],
+        eval_batch=lambda wc: search_settings(wc).get("eval_batch", 32),
+        settings=generator_settings,
+        clip=config["clip"],
+        seed=config["seed"],
+        device=DEVICE,
+    log:
+        "logs/search/{generator}/pool.log",
+    benchmark:
+        "results/benchmarks/search/{generator}/pool.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/search_pool.py"
 
 
 rule search_latents:
@@ -7,6 +34,7 @@ rule search_latents:
         generator=generator_weights,
         clip=clip_weights(),
         model_config=clip_model_config(),
+        pool=prior_pool,
     output:
         table="results/search/{generator}/{prompt}/search.parquet",
         latents="results/search/{generator}/{prompt}/latents.npy",

@@ -74,3 +74,18 @@ def demo_study(tmp_path_factory, pytestconfig) -> Path:
     with capture.global_and_fixture_disabled():
         print(f"\n[timing] demo study, local run: {time.perf_counter() - t0:.0f} s")
     return study
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory, pytestconfig) -> Path:
+    """The demo shrunk by tests/fixtures/tiny_demo.yaml, run once per test session (locally, 2 cores): the
+    reference that plumbing tests (determinism, SLURM, a grown study) compare their own runs with."""
+    import time
+
+    study = tmp_path_factory.mktemp("tiny")
+    t0 = time.perf_counter()
+    run_demo(study, tiny)
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(f"\n[timing] tiny demo study, local run: {time.perf_counter() - t0:.0f} s")
+    return study

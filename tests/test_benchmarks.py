@@ -38,13 +38,21 @@ def test_gpu_check_runs_the_full_size_architectures():
 
 
 @pytest.mark.slow
-def test_search_quality_compares_at_equal_budget(demo_study):
-    lines = run("benchmarks/search_quality.py", "--study", str(demo_study), "--budget", "64", "--restarts", "2",
-                "--seeds", "1", "--prompts", "a landscape")
+def test_search_quality_draws_curves_and_prints_its_tracking_line(demo_study, tmp_path):
+    lines = run("benchmarks/search_quality.py", "--study", str(demo_study), "--budget", "96", "--restarts", "2",
+                "--seeds", "1", "--prompts", "a landscape", "--out", str(tmp_path))
     table = "\n".join(lines)
-    for variant in ("clipgan", "clipgan, clip pick", "CLIP-GLaSS GA", "CLIP-GLaSS GA +aug", "clipgan, pymoo engine"):
+    for variant in ("clipgan, full budget", "clipgan, pool", "clipgan, early stop", "clipgan, pool + early stop",
+                    "clipgan, pool + early stop +aug", "CLIP-GLaSS GA", "CLIP-GLaSS GA +aug", "clipgan, pymoo engine"):
         assert re.search(rf"^{re.escape(variant)}\s+\d+\s+[\d.]+ \[", table, re.M), variant
-    assert re.fullmatch(r"clipgan-minus-reference plain=[-+][\d.]+ augmented=[-+][\d.]+", lines[-1])
+    curves = __import__("pandas").read_csv(tmp_path / "curves.csv")
+    assert set(curves.variant) == {"clipgan, full budget", "clipgan, pool", "clipgan, early stop",
+                                   "clipgan, pool + early stop", "CLIP-GLaSS GA"}
+    full = curves[curves.variant == "clipgan, full budget"]
+    pop_size = __import__("yaml").safe_load((demo_study / "config.yaml").read_text())["search"]["pop_size"]
+    assert len(full) == 96 // pop_size and full.evals.is_monotonic_increasing
+    assert (tmp_path / "curves.png").is_file()
+    assert re.fullmatch(r"evals_to_match_reference=(\d+\.\d{3}|inf)", lines[-1])
 
 
 @pytest.mark.slow

@@ -49,7 +49,7 @@ def fixture_config(assets):
     biggan["weights"] = str(biggan_folder(assets / "biggan-deep-tiny", BigGANArch(**TINY_BIGGAN)))
     config["generators"]["stylegan2_church"]["weights"] = str(
         stylegan2_checkpoint(assets / "stylegan2-tiny.pt", StyleGAN2Arch(**TINY_STYLEGAN2)))
-    config["search"].update(restarts=2, pop_size=4, generations=2, eval_batch=8, prior_samples=8)
+    config["search"].update(restarts=2, pop_size=4, generations=2, eval_batch=8, prior_samples=8, pool_size=16)
     config["unguided"]["n"] = 8
     config["judge"].update(input_size=32, epochs=1, batch_size=8)
     config["bias"].update(n_permutations=200)

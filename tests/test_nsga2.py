@@ -82,7 +82,7 @@ def test_survivors_are_pymoos_rank_and_crowding_survivors():
     X = np.arange(6 * 64, dtype=float).reshape(6, 64, 1)  # a point's index as its latent
     nsga = BatchedNSGA2(X[:, :32], np.zeros(1), np.full(1, 1e9), Variation(),
                         [np.random.default_rng(i) for i in range(6)])
-    nsga._survive(X, F)
+    nsga._survive(np.arange(6), X, F)
     for r in range(6):
         pop = Population.new(X=X[r], F=F[r])
         kept = RankAndCrowding().do(Problem(n_var=1, n_obj=2), pop, n_survive=32,

@@ -1,7 +1,8 @@
-"""The demo study through a real single-node SLURM cluster (tests/slurm/cluster.sh).
+"""The (tiny) demo study through a real single-node SLURM cluster (tests/slurm/cluster.sh).
 
 Every non-local job must run as a SLURM job, every GPU job must ask SLURM for a GPU, and the
-results must equal a local run's.
+results must equal a local run's. The tiny overlay runs every rule of the demo, with
+SLURM's per-job overhead on far less work: the test checks the plumbing, not the findings.
 """
 
 import os
@@ -15,12 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, run_demo
+from conftest import REPO, run_demo, tiny
 
 CLUSTER = REPO / "tests" / "slurm" / "cluster.sh"
 LOCAL_RULES = {"data_prepare", "clip_fetch", "generator_fetch", "judge_fetch", "all"}
-GPU_RULES = {"clip_train", "generator_train", "generator_samples", "search_latents", "unguided_sample", "judge_train",
-             "judge_classify"}
+GPU_RULES = {"clip_train", "generator_train", "generator_samples", "search_pool", "search_latents", "unguided_sample",
+             "judge_train", "judge_classify"}
 
 
 @pytest.fixture(scope="module")
@@ -50,16 +51,16 @@ def sbatch_recorder(folder: Path) -> tuple[Path, Path]:
 
 
 @pytest.mark.slow
-def test_demo_runs_on_slurm_like_it_runs_locally(cluster, demo_study, tmp_path, capsys):
+def test_demo_runs_on_slurm_like_it_runs_locally(cluster, tiny_study, tmp_path, capsys):
     bin_dir, record = sbatch_recorder(tmp_path / "bin")
     study = tmp_path / "slurm_demo"
     t0 = time.perf_counter()
     profiles = ("--profile", str(REPO / "profiles" / "slurm"),
                 "--workflow-profile", str(REPO / "tests" / "slurm" / "profile"))
-    out = run_demo(study, extra=profiles,
+    out = run_demo(study, tiny, extra=profiles,
                    env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
     with capsys.disabled():
-        print(f"\n[timing] demo study through SLURM: {time.perf_counter() - t0:.0f} s")
+        print(f"\n[timing] tiny demo study through SLURM: {time.perf_counter() - t0:.0f} s")
 
     # every non-local job ran as a SLURM job: it has a SLURM log
     planned = re.findall(r"^rule (\w+):", out.stdout + out.stderr, re.M)
@@ -81,7 +82,7 @@ def test_demo_runs_on_slurm_like_it_runs_locally(cluster, demo_study, tmp_path, 
 
     # the same results as the local run
     keys = ["generator", "condition", "prompt_id", "restart"]
-    local = pd.read_parquet(demo_study / "results" / "table.parquet").sort_values(keys, ignore_index=True)
+    local = pd.read_parquet(tiny_study / "results" / "table.parquet").sort_values(keys, ignore_index=True)
     remote = pd.read_parquet(study / "results" / "table.parquet").sort_values(keys, ignore_index=True)
     assert len(local) == len(remote)
     pd.testing.assert_frame_equal(local[keys + ["seed", "predicted"]], remote[keys + ["seed", "predicted"]])

@@ -92,7 +92,11 @@ def clean_objectives(F: np.ndarray) -> np.ndarray:
 
 
 class BatchedNSGA2:
-    """R independent NSGA-II runs advanced together: ask() offspring, tell() their objectives."""
+    """R independent NSGA-II runs advanced together: ask() offspring, tell() their objectives.
+
+    A restart can be retired (`retire`) once it is done: later asks and tells cover the active
+    restarts only, in restart order, and a retired restart keeps its last population and front.
+    """
 
     def __init__(self, start: np.ndarray, low: np.ndarray, high: np.ndarray, variation: Variation,
                  rngs: list[np.random.Generator]):
@@ -103,67 +107,80 @@ class BatchedNSGA2:
         self.variation, self.rngs = variation, rngs
         self.X = np.asarray(start, np.float64)  # as given, as pymoo takes its sampling
         self.F = self.rank = self.crowding = None
+        self.active = np.ones(self.R, bool)
         self._pending = self.X  # the first ask() returns the start population
 
     def ask(self) -> np.ndarray:
-        """(R, P, D) candidates to evaluate next: the start population first, then offspring."""
+        """(active restarts, P, D) candidates to evaluate next: the start population first, then offspring."""
         if self._pending is None:
-            self._pending = self._offspring()
+            self._pending = self._offspring(np.flatnonzero(self.active))
         return self._pending
 
     def tell(self, F: np.ndarray) -> None:
-        """Objectives (R, P, 2) of the last ask(); keeps the best P of parents + offspring per restart."""
+        """Objectives (active restarts, P, 2) of the last ask(); keeps the best P of parents + offspring."""
         F = clean_objectives(F)
-        if self._pending is None or F.shape != (self.R, self.P, 2):
-            raise ValueError(f"tell() expects objectives {(self.R, self.P, 2)} for the last ask()")
+        rows = np.flatnonzero(self.active)
+        if self._pending is None or F.shape != (len(rows), self.P, 2):
+            raise ValueError(f"tell() expects objectives {(len(rows), self.P, 2)} for the last ask()")
         if self.F is None:
             X, F_all = self._pending, F
         else:
-            X, F_all = np.concatenate([self.X, self._pending], 1), np.concatenate([self.F, F], 1)
+            X, F_all = np.concatenate([self.X[rows], self._pending], 1), np.concatenate([self.F[rows], F], 1)
         self._pending = None
-        self._survive(X, F_all)
+        self._survive(rows, X, F_all)
+
+    def retire(self, restarts: np.ndarray) -> None:
+        """Stop advancing these restarts (indices or a mask); only between a tell() and the next ask()."""
+        if self._pending is not None and self.F is not None:
+            raise RuntimeError("retire() between ask() and tell() would drop the asked offspring")
+        self.active[restarts] = False
 
     def fronts(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per restart, the (X, F) of its non-dominated points (rank 0 of the last survival)."""
         return [(self.X[r][self.rank[r] == 0], self.F[r][self.rank[r] == 0]) for r in range(self.R)]
 
-    def _survive(self, X: np.ndarray, F: np.ndarray) -> None:
+    def _survive(self, rows: np.ndarray, X: np.ndarray, F: np.ndarray) -> None:
         rank = nondominated_ranks(F)
         crowding = crowding_distances(F, rank)
-        tie_break = np.stack([rng.random(F.shape[1]) for rng in self.rngs])
+        tie_break = np.stack([self.rngs[r].random(F.shape[1]) for r in rows])
         # lower front first, then larger crowding, ties at random; lexsort's last key is primary
         keep = np.lexsort((tie_break, -crowding, rank), axis=-1)[:, :self.P]
-        rows = np.arange(self.R)[:, None]
-        self.X, self.F = X[rows, keep], F[rows, keep]
-        self.rank, self.crowding = rank[rows, keep], crowding[rows, keep]
+        if self.F is None:  # the first survival: every restart is active
+            self.X = np.empty((self.R, self.P, self.D))
+            self.F = np.empty((self.R, self.P, 2))
+            self.rank, self.crowding = np.empty((self.R, self.P), int), np.empty((self.R, self.P))
+        at = np.arange(len(rows))[:, None]
+        self.X[rows], self.F[rows] = X[at, keep], F[at, keep]
+        self.rank[rows], self.crowding[rows] = rank[at, keep], crowding[at, keep]
 
-    def _tournament_winners(self, n: int) -> np.ndarray:
-        """(R, n) parent indices, each the winner of a binary tournament (dominance, then crowding).
+    def _tournament_winners(self, rows: np.ndarray, n: int) -> np.ndarray:
+        """(len(rows), n) parent indices, each the winner of a binary tournament (dominance, then crowding).
 
         Contestants come from consecutive random permutations of the population, as pymoo draws them.
         """
-        R, P = self.R, self.P
+        P = self.P
+        rngs = [self.rngs[r] for r in rows]
         n_permutations = -(-2 * n // P)
         pairs = np.stack([np.concatenate([rng.permutation(P) for _ in range(n_permutations)])[:2 * n]
-                          for rng in self.rngs])
+                          for rng in rngs])
         a, b = pairs[:, 0::2], pairs[:, 1::2]  # (R, n) contestants
-        coin = np.stack([rng.random(n) < 0.5 for rng in self.rngs])
-        rows = np.arange(R)[:, None]
-        Fa, Fb = self.F[rows, a], self.F[rows, b]
+        coin = np.stack([rng.random(n) < 0.5 for rng in rngs])
+        at = rows[:, None]
+        Fa, Fb = self.F[at, a], self.F[at, b]
         a_dominates = (Fa <= Fb).all(-1) & (Fa < Fb).any(-1)
         b_dominates = (Fb <= Fa).all(-1) & (Fb < Fa).any(-1)
-        ca, cb = self.crowding[rows, a], self.crowding[rows, b]
+        ca, cb = self.crowding[at, a], self.crowding[at, b]
         a_wins = a_dominates | (~b_dominates & ((ca > cb) | ((ca == cb) & coin)))
         return np.where(a_wins, a, b)
 
-    def _offspring(self) -> np.ndarray:
-        P, D = self.P, self.D
+    def _offspring(self, rows: np.ndarray) -> np.ndarray:
+        P, D, R = self.P, self.D, len(rows)
+        rngs = [self.rngs[r] for r in rows]
         n_matings = -(-P // 2)
-        winners = self._tournament_winners(2 * n_matings)
-        rows = np.arange(self.R)[:, None]
-        parents = self.X[rows, winners].reshape(self.R, n_matings, 2, D).transpose(0, 2, 1, 3)
-        children = sbx(parents, self.low, self.high, self.variation, self.rngs).reshape(self.R, 2 * n_matings, D)
-        return polynomial_mutation(children[:, :P], self.low, self.high, self.variation, self.rngs)
+        winners = self._tournament_winners(rows, 2 * n_matings)
+        parents = self.X[rows[:, None], winners].reshape(R, n_matings, 2, D).transpose(0, 2, 1, 3)
+        children = sbx(parents, self.low, self.high, self.variation, rngs).reshape(R, 2 * n_matings, D)
+        return polynomial_mutation(children[:, :P], self.low, self.high, self.variation, rngs)
 
 
 def sbx(parents: np.ndarray, low: np.ndarray, high: np.ndarray, v: Variation,

@@ -49,7 +49,10 @@ class SearchConfig:
     select: str = "typical"  # how one image is picked from a restart's final front
     realism_hinge: bool = True  # f2 = max(realism - median realism of prior samples, 0)
     n_augment: int = 0  # >0: fitness averages CLIP over this many random crops/flips
-    prior_samples: int = 128  # prior draws whose median realism is the hinge (typical realism)
+    prior_samples: int = 128  # prior draws whose median realism is the hinge (typical realism), without a pool
+    pool_size: int = 0  # the generator's shared prior pool (`pool.PriorPool`); 0: none, fresh prior draws
+    patience: int = 0  # a restart stops after this many generations without improving; 0: never
+    tolerance: float = 1e-3  # the least rise of a restart's best typical CLIP score that counts as improving
     engine: str = "batched"  # batched: all restarts in array operations; pymoo: one pymoo NSGA2 per restart
     compile: bool = False  # torch.compile the generator + realism and CLIP's image encoder
     seed: int = 0
@@ -67,6 +70,9 @@ class SearchResult:
     seeds: np.ndarray  # (R,) seed of each restart: its start population and its own random stream
     seconds: float  # wall time of the whole search
     history: list[dict] = field(default_factory=list)  # per generation: best/mean score, evals/s
+    # with run_search(trace=True), per generation: (evaluations so far (R,), the latent each restart would pick now
+    # (R, D)); the anytime quality curve of benchmarks/search_quality.py
+    trace: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
 def pick_from_front(F: np.ndarray, rule: str, typical_realism: float = np.inf) -> int:
@@ -182,18 +188,22 @@ class PymooRestarts:
             algorithm.setup(self.problem, termination=("n_gen", generations), seed=int(seed), verbose=False)
             self.algorithms.append(algorithm)
         self._asked = []
+        self.active = np.ones(len(self.algorithms), bool)
 
     def ask(self) -> np.ndarray:
-        self._asked = [algorithm.ask() for algorithm in self.algorithms]
+        self._asked = [self.algorithms[r].ask() for r in np.flatnonzero(self.active)]
         return np.stack([pop.get("X") for pop in self._asked])
 
     def tell(self, F: np.ndarray) -> None:
         from pymoo.core.evaluator import Evaluator
         from pymoo.problems.static import StaticProblem
 
-        for algorithm, pop, F_r in zip(self.algorithms, self._asked, clean_objectives(F)):
+        for r, pop, F_r in zip(np.flatnonzero(self.active), self._asked, clean_objectives(F)):
             Evaluator().eval(StaticProblem(self.problem, F=F_r), pop)
-            algorithm.tell(infills=pop)
+            self.algorithms[r].tell(infills=pop)
+
+    def retire(self, restarts: np.ndarray) -> None:
+        self.active[restarts] = False
 
     def fronts(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(a.opt.get("X"), a.opt.get("F")) for a in self.algorithms]
@@ -204,13 +214,41 @@ def default_lanes(device: torch.device) -> int:
     return 2 if device.type == "cuda" else 1
 
 
+class Patience:
+    """Early stopping per restart: done once its best typical CLIP score has not risen by more than
+    `tolerance` for `patience` generations. "Typical": at least as realistic as the hinge tau, the
+    points the `typical` pick chooses from; the best of them is always on the kept front (it is the
+    front's most realistic end), so the running best over told points is the front's."""
+
+    def __init__(self, restarts: int, patience: int, tolerance: float, tau: float):
+        self.patience, self.tolerance, self.tau = patience, tolerance, tau
+        self.best = np.full(restarts, -np.inf)
+        self.stale = np.zeros(restarts, int)
+
+    def update(self, restarts: np.ndarray, F: np.ndarray) -> np.ndarray:
+        """Raw objectives (len(restarts), P, 2) just told -> the restarts (of `restarts`) now done."""
+        typical = np.where(F[..., 1] <= self.tau, -F[..., 0], -np.inf).max(1)
+        typical = np.where(np.isnan(typical), -np.inf, typical)
+        improved = typical > self.best[restarts] + self.tolerance
+        self.stale[restarts] = np.where(improved, 0, self.stale[restarts] + 1)
+        self.best[restarts] = np.maximum(self.best[restarts], typical)
+        if self.patience <= 0:
+            return restarts[:0]
+        return restarts[self.stale[restarts] >= self.patience]
+
+
 def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device = "cpu",
-               progress=None, lanes: int | None = None) -> SearchResult:
+               progress=None, lanes: int | None = None, pool=None, trace: bool = False) -> SearchResult:
     """Run `cfg.restarts` NSGA-II searches together; returns one picked image per restart.
 
     `lanes`: groups of restarts that take turns on the device (default: `default_lanes`). Each
     restart evolves the same way whatever the lanes, up to the device's floating point for other
     batch shapes.
+    `pool`: the generator's `PriorPool`: the hinge and each restart's start population come from it
+    (see `clipgan.search.pool`); without one, restarts start from fresh prior draws.
+    A restart runs `cfg.generations` generations (the first is its start population), or stops
+    earlier with `cfg.patience` (see `Patience`); the evaluations it made are in `n_evals`.
+    `trace`: also record each generation's would-be pick per restart (`SearchResult.trace`).
     """
     if cfg.select not in SELECT_RULES:
         raise ValueError(f"unknown front selection rule {cfg.select!r}; choose from {', '.join(SELECT_RULES)}")
@@ -220,8 +258,22 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
     low, high = generator.bounds
     evaluator = BatchEvaluator(generator, scorer, cfg.eval_batch, device, compile=cfg.compile)
     seeds = np.array([derive_seed(cfg.seed, "restart", r) for r in range(cfg.restarts)])
-    # pymoo's default sampling is uniform over the box, far from the prior: start from the prior
-    start = np.stack([generator.sample_latents(cfg.pop_size, np.random.default_rng(int(seed))) for seed in seeds])
+    t0 = time.perf_counter()
+    start_F = None  # raw objectives of the start populations, when the pool already knows them
+    if pool is not None:
+        tau = pool.typical_realism
+        scores = scorer.score_features(torch.from_numpy(pool.features)).cpu().numpy()
+        start, start_F = pool.starts(scores, cfg.restarts, cfg.pop_size, tau, hinge=cfg.realism_hinge)
+        if cfg.n_augment > 0:  # the pool knows plain scores only: the fitness evaluates its own
+            start_F = None
+        prior_evals = 0
+    else:
+        # pymoo's default sampling is uniform over the box, far from the prior: start from the prior
+        start = np.stack([generator.sample_latents(cfg.pop_size, np.random.default_rng(int(seed))) for seed in seeds])
+        # the generator's typical realism: median over a fixed draw from its prior
+        prior = generator.sample_latents(cfg.prior_samples, np.random.default_rng(derive_seed(cfg.seed, "prior")))
+        tau = float(np.median(evaluator.images_and_objectives(prior)[0][:, 1]))
+        prior_evals = cfg.prior_samples
     variation = Variation(crossover_eta=cfg.crossover_eta, crossover_prob=cfg.crossover_prob,
                           mutation_eta=cfg.mutation_eta)
     lanes = min(lanes or default_lanes(device), cfg.restarts)
@@ -232,46 +284,64 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
     else:
         engines = [PymooRestarts(start[g], low, high, variation, seeds[g], cfg.generations) for g in groups]
 
-    t0 = time.perf_counter()
-    # the generator's typical realism: median over a fixed draw from its prior
-    prior = generator.sample_latents(cfg.prior_samples, np.random.default_rng(derive_seed(cfg.seed, "prior")))
-    tau = float(np.median(evaluator.images_and_objectives(prior)[0][:, 1]))
+    def hinged(F: np.ndarray) -> np.ndarray:
+        return np.stack([F[..., 0], np.maximum(F[..., 1] - tau, 0.0)], -1) if cfg.realism_hinge else F
 
     def launch(engine):
-        X = engine.ask()  # (restarts of the lane, P, D)
+        X = engine.ask()  # (active restarts of the lane, P, D)
         return evaluator.launch(X.reshape(-1, X.shape[-1]))[0]
-
-    # Lanes take turns: while the host tells one lane its objectives and asks it for the next
-    # generation, the device is still evaluating the other lane's, so neither waits for the other.
-    pending = [launch(engine) for engine in engines]
-    history = []
-    initial_best = np.empty(cfg.restarts)
-    for generation in range(1, cfg.generations + 1):
-        F_all = np.empty((cfg.restarts, cfg.pop_size, 2))
-        for lane, (engine, group) in enumerate(zip(engines, groups)):
-            F = pending[lane].result().reshape(len(group), cfg.pop_size, 2)
-            F_all[group] = F
-            if cfg.realism_hinge:
-                F = np.stack([F[..., 0], np.maximum(F[..., 1] - tau, 0.0)], -1)
-            engine.tell(F)
-            if generation < cfg.generations:
-                pending[lane] = launch(engine)
-        if generation == 1:
-            initial_best = -F_all[..., 0].min(1)
-        elapsed = time.perf_counter() - t0
-        evals = cfg.prior_samples + generation * cfg.restarts * cfg.pop_size  # told so far, not just queued
-        row = {"generation": generation, "realism_tau": tau, "best_clip": float(-F_all[..., 0].min()),
-               "mean_clip": float(-F_all[..., 0].mean()), "mean_realism": float(F_all[..., 1].mean()),
-               "evals": evals, "evals_per_s": evals / max(elapsed, 1e-9)}
-        history.append(row)
-        if progress:
-            progress(row)
 
     # "typical" keeps points at least as realistic as tau, which the hinged objective puts at 0
     typical = 0.0 if cfg.realism_hinge else tau
-    fronts = [front for engine in engines for front in engine.fronts()]  # lanes hold consecutive restarts
-    latents = np.stack([X_r[pick_from_front(F_r, cfg.select, typical)] for X_r, F_r in fronts])
-    latents = latents.astype(np.float32)
+
+    def picks() -> np.ndarray:
+        fronts = [front for engine in engines for front in engine.fronts()]  # lanes hold consecutive restarts
+        return np.stack([X_r[pick_from_front(F_r, cfg.select, typical)] for X_r, F_r in fronts]).astype(np.float32)
+
+    n_evals = np.zeros(cfg.restarts, int)
+    patience = Patience(cfg.restarts, cfg.patience, cfg.tolerance, tau)
+    history, traced = [], []
+    initial_best = np.empty(cfg.restarts)
+    # Lanes take turns: while the host tells one lane its objectives and asks it for the next
+    # generation, the device is still evaluating the other lane's, so neither waits for the other.
+    pending = [None if start_F is not None else launch(engine) for engine in engines]
+    for generation in range(1, cfg.generations + 1):
+        told_F = []
+        for lane, (engine, group) in enumerate(zip(engines, groups)):
+            active = group[engine.active]
+            if not len(active):
+                continue
+            if generation == 1 and start_F is not None:  # the start population, scored from the pool
+                engine.ask()
+                F = start_F[active]
+            else:
+                F = pending[lane].result().reshape(len(active), cfg.pop_size, 2)
+                n_evals[active] += cfg.pop_size
+            engine.tell(hinged(F))
+            told_F.append(F)
+            done = patience.update(active, F)
+            if len(done):
+                engine.retire(np.searchsorted(group, done))
+            pending[lane] = launch(engine) if generation < cfg.generations and engine.active.any() else None
+        F_told = np.concatenate(told_F)
+        if generation == 1:
+            initial_best = -start_F[..., 0].min(1) if start_F is not None else -F_told[..., 0].min(1)
+        elapsed = time.perf_counter() - t0
+        evals = prior_evals + int(n_evals.sum())  # told so far, not just queued
+        n_active = sum(int(engine.active.sum()) for engine in engines)
+        row = {"generation": generation, "realism_tau": tau, "best_clip": float(-F_told[..., 0].min()),
+               "mean_clip": float(-F_told[..., 0].mean()), "mean_realism": float(F_told[..., 1].mean()),
+               "best_typical_clip": float(patience.best.max()), "active_restarts": n_active,
+               "evals": evals, "evals_per_s": evals / max(elapsed, 1e-9)}
+        history.append(row)
+        if trace:
+            traced.append((n_evals.copy(), picks()))
+        if progress:
+            progress(row)
+        if not n_active:
+            break
+
+    latents = picks()
     seconds = time.perf_counter() - t0
     F_final, images = evaluator.images_and_objectives(latents, keep_images=True)
 
@@ -283,9 +353,8 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
     plain = -F_final[:, 0] if cfg.n_augment == 0 else final_scores(augmented=False)
     augmented = final_scores(augmented=True)
     return SearchResult(latents=latents, images=images, clip_score=plain, clip_score_augmented=augmented,
-                        realism=F_final[:, 1], initial_clip_score=initial_best,
-                        n_evals=np.full(cfg.restarts, cfg.pop_size * cfg.generations), seeds=seeds,
-                        seconds=seconds, history=history)
+                        realism=F_final[:, 1], initial_clip_score=initial_best, n_evals=n_evals, seeds=seeds,
+                        seconds=seconds, history=history, trace=traced)
 
 
 @torch.no_grad()

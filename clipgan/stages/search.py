@@ -27,34 +27,78 @@ def true_classes(gen, latents: np.ndarray) -> list[str | None]:
     return gen.true_classes(latents) if hasattr(gen, "true_classes") else [None] * len(latents)
 
 
+def load_clip_for(job: Job, device):
+    """The study's CLIP as the rule declares it (input: clip, model_config; params: clip)."""
+    from clipgan import config as cfgs
+    from clipgan.clip import load_clip
+
+    spec = cfgs.clip_spec(job.params.clip, job.input.clip, config_file=job.optional_input("model_config"))
+    return load_clip(spec, device)
+
+
+@stage
+def search_pool(job: Job) -> None:
+    """A generator's prior pool: `pool_size` prior draws with their CLIP image features and realism, shared by
+    every prompt's search on it (`clipgan.search.pool`).
+
+    input: generator, clip, model_config (clip.config_file, if set).
+    params: pool_size, eval_batch, settings (generators.<id> without its search and training keys), clip, seed,
+    device."""
+    from clipgan import config as cfgs
+    from clipgan.clip import ClipScorer
+    from clipgan.search import draw_pool
+
+    generator, p = job.wildcards.generator, job.params
+    device = job.device()
+    gen = load_generator(p.settings, job.input.generator, device)
+    model, tokenizer = load_clip_for(job, device)
+    features = ClipScorer(model, tokenizer, None, device=device).image_features
+    seed = cfgs.generator_seed(p.seed, generator, "pool")
+    t0 = time.perf_counter()
+    with bar(p.pool_size, f"{generator} prior pool") as progress:
+        done = [0]
+
+        def advance(k: int) -> None:
+            progress.update(k - done[0])
+            done[0] = k
+        pool = draw_pool(gen, features, p.pool_size, seed, eval_batch=p.eval_batch, device=device, progress=advance)
+    pool.save(job.output.pool)
+    log.info("%d prior draws of %s in %.1f s: median realism %.4f", len(pool), generator, time.perf_counter() - t0,
+             pool.typical_realism)
+
+
 @stage
 def search_latents(job: Job) -> None:
     """NSGA-II search for one (generator, prompt): one image per restart, its scores and latents.
 
-    input: generator, clip, model_config (clip.config_file, if set).
+    input: generator, clip, model_config (clip.config_file, if set), pool (the generator's prior pool, if
+    search.pool_size is set).
     params: prompt (its text), search (with the generator's overrides), settings (generators.<id> without
     its search and training keys), clip, seed, device."""
     from clipgan import config as cfgs
-    from clipgan.clip import ClipScorer, load_clip
+    from clipgan.clip import ClipScorer
     from clipgan.io import write_csv, write_npy
-    from clipgan.search import run_search
+    from clipgan.search import PriorPool, run_search
     from clipgan.table import search_schema, write_table
 
     generator, prompt_id, p, out = job.wildcards.generator, job.wildcards.prompt, job.params, job.output
     device = job.device()
     search_cfg = cfgs.search_config(p.search, p.seed, generator, prompt_id)
     gen = load_generator(p.settings, job.input.generator, device)
-    spec = cfgs.clip_spec(p.clip, job.input.clip, config_file=job.optional_input("model_config"))
-    model, tokenizer = load_clip(spec, device)
+    model, tokenizer = load_clip_for(job, device)
     scorer = ClipScorer(model, tokenizer, p.prompt, n_augment=search_cfg.n_augment, augment_seed=search_cfg.seed,
                         device=device)
-    log.info("search %s / %s (%r): %d restarts x pop %d x %d generations", generator, prompt_id, p.prompt,
-             search_cfg.restarts, search_cfg.pop_size, search_cfg.generations)
+    pool = PriorPool.load(job.optional_input("pool")) if job.optional_input("pool") else None
+    log.info("search %s / %s (%r): %d restarts x pop %d x at most %d generations%s%s", generator, prompt_id,
+             p.prompt, search_cfg.restarts, search_cfg.pop_size, search_cfg.generations,
+             f", starts from a prior pool of {len(pool)}" if pool is not None else "",
+             f", stops after {search_cfg.patience} generations without a rise of {search_cfg.tolerance:g}"
+             if search_cfg.patience else "")
     with bar(search_cfg.generations, f"{generator}/{prompt_id}") as progress:
         def report(row):
             progress.update(1, "best clip %(best_clip).4f mean clip %(mean_clip).4f mean realism %(mean_realism).3f "
-                            "%(evals_per_s).0f evals/s" % row)
-        result = run_search(gen, scorer, search_cfg, device=device, progress=report)
+                            "%(active_restarts)d restarts active %(evals_per_s).0f evals/s" % row)
+        result = run_search(gen, scorer, search_cfg, device=device, progress=report, pool=pool)
     names = [f"restart_{r:03d}.png" for r in range(search_cfg.restarts)]
     write_images(result.images, out.images, names)
     rows = pd.DataFrame({
@@ -68,8 +112,10 @@ def search_latents(job: Job) -> None:
     write_table(rows, out.table, search_schema(), job.provenance())
     write_npy(result.latents, out.latents)
     write_csv(pd.DataFrame(result.history), out.history)
-    log.info("done in %.1f s: mean clip %.4f (first population best %.4f), mean realism %.3f", result.seconds,
-             result.clip_score.mean(), result.initial_clip_score.mean(), result.realism.mean())
+    log.info("done in %.1f s: mean clip %.4f (first population best %.4f), mean realism %.3f, %d evaluations per "
+             "restart on average (%d to %d)", result.seconds, result.clip_score.mean(),
+             result.initial_clip_score.mean(), result.realism.mean(), result.n_evals.mean(), result.n_evals.min(),
+             result.n_evals.max())
 
 
 @stage
