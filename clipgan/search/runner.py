@@ -41,7 +41,8 @@ ENGINES = ("batched", "pymoo")
 class SearchConfig:
     restarts: int = 24  # independent searches per (generator, prompt): one image each
     pop_size: int = 32  # NSGA-II population per restart
-    generations: int = 25  # generations per restart (evaluations = pop_size * generations)
+    generations: int = 25  # generations per restart, at most (evaluations = pop_size * generations, less
+    # pop_size when a prior pool scores the first)
     eval_batch: int = 32  # micro-batch for G + CLIP + D; CPUs like 32-128, GPUs far more
     crossover_eta: float = 15.0  # SBX distribution index (CLIP-GLaSS uses 3)
     crossover_prob: float = 0.9
