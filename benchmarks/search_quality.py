@@ -86,12 +86,8 @@ def curve_points(trace, pool_charge: float, generations: int, score_fn) -> list[
     """Per generation up to `generations`: (evaluations per image, plain, augmented), each (R,).
 
     A search that ended early (every restart stopped) keeps its last picks and evaluations."""
-    points = []
-    for g in range(generations):
-        n_evals, latents = trace[min(g, len(trace) - 1)]
-        plain, aug = score_fn(latents)
-        points.append((n_evals + pool_charge, plain, aug))
-    return points
+    scored = [(n_evals + pool_charge, *score_fn(latents)) for n_evals, latents in trace]
+    return [scored[min(g, len(scored) - 1)] for g in range(generations)]
 
 
 def plot(curves: dict, out: Path, budget_ref: float) -> None:

@@ -76,15 +76,17 @@ def reference_errors(config: dict) -> list[str]:
             choosers = [k for k in _kinds() if _kind(k).chooses_realism]
             out.append(f"generators.{name}.realism: only {', '.join(choosers)} generators choose their realism "
                        "signal (a dcgan uses its discriminator, a biggan its latent prior)")
-        search = {**config.get("search", {}), **gen.get("search", {})}
+        from clipgan.config import search_settings
+        from clipgan.search import SearchConfig
+
+        search = search_settings(config.get("search", {}), gen)
         if search.get("pool_size"):
-            from clipgan.search import SearchConfig
 
             restarts = search.get("restarts", SearchConfig.restarts)
             pop_size = search.get("pop_size", SearchConfig.pop_size)
             if search["pool_size"] < restarts * pop_size:
-                where = "generators.{name}.search" if "pool_size" in gen.get("search", {}) else "search"
-                out.append(f"{where.format(name=name)}.pool_size: {search['pool_size']} is fewer than restarts x "
+                where = f"generators.{name}.search" if "pool_size" in gen.get("search", {}) else "search"
+                out.append(f"{where}.pool_size: {search['pool_size']} is fewer than restarts x "
                            f"pop_size = {restarts} x {pop_size} for {name}: each restart starts from its own slice of "
                            f"the pool; set at least {restarts * pop_size}, or 0 for no pool")
     for i, name in enumerate(config.get("judge", {}).get("datasets", [])):

@@ -81,7 +81,7 @@ def draw_pool(generator, image_features, n: int, seed: int, eval_batch: int = 64
     """n latents from the generator's prior with their unit-norm image features and realism.
 
     `image_features`: images in [-1, 1] -> (B, E) unit-norm features (`ClipScorer.image_features`).
-    `progress(k)` is called with the number of members done after each batch.
+    `progress(k)` is called after each batch with its size k.
     """
     device = torch.device(device)
     latents = generator.sample_latents(n, np.random.default_rng(seed)).astype(np.float32)
@@ -92,6 +92,6 @@ def draw_pool(generator, image_features, n: int, seed: int, eval_batch: int = 64
         realism.append(generator.realism(z, images).float().cpu())
         features.append(image_features(images).float().cpu())
         if progress:
-            progress(min(start + eval_batch, n))
+            progress(len(z))
     return PriorPool(latents=latents, features=torch.cat(features).numpy(), realism=torch.cat(realism).numpy(),
                      seed=seed)

@@ -326,7 +326,7 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
             pending[lane] = launch(engine) if generation < cfg.generations and engine.active.any() else None
         F_told = np.concatenate(told_F)
         if generation == 1:
-            initial_best = -start_F[..., 0].min(1) if start_F is not None else -F_told[..., 0].min(1)
+            initial_best = -F_told[..., 0].min(1)  # every restart is active, told in restart order
         elapsed = time.perf_counter() - t0
         evals = prior_evals + int(n_evals.sum())  # told so far, not just queued
         n_active = sum(int(engine.active.sum()) for engine in engines)

@@ -56,12 +56,8 @@ def search_pool(job: Job) -> None:
     seed = cfgs.generator_seed(p.seed, generator, "pool")
     t0 = time.perf_counter()
     with bar(p.pool_size, f"{generator} prior pool") as progress:
-        done = [0]
-
-        def advance(k: int) -> None:
-            progress.update(k - done[0])
-            done[0] = k
-        pool = draw_pool(gen, features, p.pool_size, seed, eval_batch=p.eval_batch, device=device, progress=advance)
+        pool = draw_pool(gen, features, p.pool_size, seed, eval_batch=p.eval_batch, device=device,
+                         progress=progress.update)
     pool.save(job.output.pool)
     log.info("%d prior draws of %s in %.1f s: median realism %.4f", len(pool), generator, time.perf_counter() - t0,
              pool.typical_realism)
@@ -88,7 +84,8 @@ def search_latents(job: Job) -> None:
     model, tokenizer = load_clip_for(job, device)
     scorer = ClipScorer(model, tokenizer, p.prompt, n_augment=search_cfg.n_augment, augment_seed=search_cfg.seed,
                         device=device)
-    pool = PriorPool.load(job.optional_input("pool")) if job.optional_input("pool") else None
+    pool_file = job.optional_input("pool")
+    pool = PriorPool.load(pool_file) if pool_file else None
     log.info("search %s / %s (%r): %d restarts x pop %d x at most %d generations%s%s", generator, prompt_id,
              p.prompt, search_cfg.restarts, search_cfg.pop_size, search_cfg.generations,
              f", starts from a prior pool of {len(pool)}" if pool is not None else "",
