@@ -21,7 +21,6 @@ wildcard_constraints:
     dataset=_alternatives(DATASETS),
     generator=_alternatives(GENERATORS),
     prompt=_alternatives(PROMPTS),
-    part=_alternatives(PROMPTS + ["unguided"]),
 
 
 include: "rules/data.smk"

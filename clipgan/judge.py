@@ -8,7 +8,6 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torchvision
 
 from clipgan.data.augment import degrade, to_tensor_images
 from clipgan.checkpoints import load_torch
@@ -36,6 +35,8 @@ class JudgeConfig:
 def build_resnet(arch: str, n_classes: int, weights_file: str = "", *, sha256: str = "",
                  trust_pickle: bool = False) -> nn.Module:
     """A torchvision ResNet with a fresh `n_classes` head; backbone weights from a state dict file."""
+    import torchvision  # here: importing it costs every job seconds (it loads torch._dynamo)
+
     if not arch.startswith("resnet") or not hasattr(torchvision.models, arch):
         raise ValueError(f"unknown judge architecture {arch!r} (config key judge.arch); "
                          "choose a torchvision resnet: resnet18, resnet34, resnet50, resnet101, resnet152")

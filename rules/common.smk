@@ -110,21 +110,26 @@ def judge_start_weights():
     return [config["judge"]["weights"]] if config["judge"].get("weights") else []
 
 
-def classify_input(wildcards):
-    if wildcards.part == "unguided":
-        return f"results/unguided/{wildcards.generator}/samples.parquet"
-    return f"results/search/{wildcards.generator}/{wildcards.part}/search.parquet"
+PARTS = PROMPTS + ["unguided"]  # what the judge labels per generator: each prompt's search, then the baseline
 
 
-def classify_images(wildcards):
-    return str(Path(classify_input(wildcards)).parent / "images")
+def classify_tables(wildcards):
+    """A generator's image tables in PARTS order: each prompt's search, then its unguided samples."""
+    g = wildcards.generator
+    return [f"results/search/{g}/{prompt}/search.parquet" for prompt in PROMPTS] + [
+        f"results/unguided/{g}/samples.parquet"
+    ]
+
+
+def classify_folders(wildcards):
+    return [str(Path(table).parent / "images") for table in classify_tables(wildcards)]
 
 
 def classified_tables(generators=None):
     return expand(
         "results/classified/{generator}/{part}.parquet",
         generator=generators or GENERATORS,
-        part=PROMPTS + ["unguided"],
+        part=PARTS,
     )
 
 
@@ -144,8 +149,7 @@ def benchmark_files():
     files += expand("results/benchmarks/search/{generator}/{prompt}.tsv", generator=GENERATORS, prompt=PROMPTS)
     files += expand("results/benchmarks/unguided/{generator}.tsv", generator=GENERATORS)
     files += ["results/benchmarks/judge/train.tsv"]
-    files += expand("results/benchmarks/classified/{generator}/{part}.tsv", generator=GENERATORS,
-                    part=PROMPTS + ["unguided"])
+    files += expand("results/benchmarks/classified/{generator}.tsv", generator=GENERATORS)
     return files + ["results/benchmarks/report/table.tsv", "results/benchmarks/report/bias.tsv"]
 
 

@@ -25,6 +25,9 @@ rule generator_train:
         device=DEVICE,
     wildcard_constraints:
         generator=_alternatives(TRAINED),
+    # a generator's searches wait for it as they wait for CLIP: train it right after CLIP (priority 10),
+    # before any search (demo, 2 cores: left to the scheduler, one lane waited a minute for it)
+    priority: 5
     log:
         "logs/generators/{generator}.log",
     benchmark:

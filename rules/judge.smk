@@ -32,6 +32,9 @@ rule judge_train:
         seed=config["seed"],
         image_size=config["image_size"],
         device=DEVICE,
+    # with the generators, after CLIP and before the searches: every classification waits for it,
+    # and left to the end it ran alone while the other core idled (demo, 2 cores)
+    priority: 5
     log:
         "logs/judge/train.log",
     benchmark:
@@ -45,19 +48,22 @@ rule judge_train:
         "../scripts/judge_train.py"
 
 
+# one job per generator labels all its images (each prompt's and the baseline's): one model load
+# and one interpreter start, instead of one per image set
 rule judge_classify:
     input:
-        images=classify_input,
-        folder=classify_images,
+        tables=classify_tables,
+        folders=classify_folders,
         judge="results/judge/judge.pt",
     output:
-        table="results/classified/{generator}/{part}.parquet",
+        tables=expand("results/classified/{{generator}}/{part}.parquet", part=PARTS),
     params:
+        parts=PARTS,
         device=DEVICE,
     log:
-        "logs/classified/{generator}/{part}.log",
+        "logs/classified/{generator}.log",
     benchmark:
-        "results/benchmarks/classified/{generator}/{part}.tsv"
+        "results/benchmarks/classified/{generator}.tsv"
     threads: 1
     resources:
         gpu=1,

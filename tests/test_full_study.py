@@ -72,7 +72,7 @@ def test_full_study_runs_every_rule_offline_on_local_assets(tmp_path):
     assert jobs["data_prepare"] == 2 and jobs["clip_fetch"] == 1 and jobs["judge_fetch"] == 1
     assert jobs["generator_train"] == 2 and jobs["generator_fetch"] == 2 and jobs["generator_samples"] == 2
     assert jobs["search_latents"] == n_gen * n_prompt and jobs["unguided_sample"] == n_gen
-    assert jobs["judge_classify"] == n_gen * (n_prompt + 1)
+    assert jobs["judge_classify"] == n_gen
     for rule in ("judge_train", "table_build", "bias_compute", "report_html"):
         assert jobs[rule] == 1
 

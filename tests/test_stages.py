@@ -53,6 +53,18 @@ def test_every_torch_load_is_in_the_checkpoints_module():
     assert calls == ["clipgan/checkpoints.py"], calls
 
 
+def test_jobs_that_build_no_resnet_do_not_import_torchvision():
+    """torchvision imports torch._dynamo (seconds per job start); only the judge's and CLIP's jobs need it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, clipgan.stages, clipgan.config, clipgan.bias, clipgan.table, clipgan.report.html; "
+            "print('torchvision' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
 def test_a_job_names_what_it_lacks():
     from clipgan.stages import Job
 

@@ -29,7 +29,7 @@ def test_demo_dry_run_plans_every_stage(tmp_path):
     assert jobs["data_prepare"] == 2 and jobs["clip_train"] == 1 and jobs["generator_train"] == 2
     n_prompts = len(yaml.safe_load((REPO / "demo" / "config.yaml").read_text())["prompts"])
     assert jobs["search_latents"] == 2 * n_prompts and jobs["unguided_sample"] == 2
-    assert jobs["judge_classify"] == 2 * (n_prompts + 1)
+    assert jobs["judge_classify"] == 2  # one per generator: its prompts and its baseline
     for rule in ("judge_train", "table_build", "bias_compute", "report_html"):
         assert jobs[rule] == 1
 
@@ -45,7 +45,7 @@ def test_full_study_dry_run_builds_the_whole_dag_offline(tmp_path):
     assert jobs["data_prepare"] == 2 and jobs["clip_fetch"] == 1 and jobs["judge_fetch"] == 1
     assert jobs["generator_train"] == 2 and jobs["generator_fetch"] == 2
     assert jobs["search_latents"] == n_gen * n_prompt >= 20
-    assert jobs["judge_classify"] == n_gen * (n_prompt + 1)
+    assert jobs["judge_classify"] == n_gen
 
 
 def test_invalid_config_stops_before_any_job(tmp_path):
@@ -253,7 +253,7 @@ def assert_only_branch(jobs, generator: str, other: str, with_training: bool):
         assert rules.count("generator_train") == 1
     n_prompts = len(yaml.safe_load((REPO / "demo" / "config.yaml").read_text())["prompts"])
     assert rules.count("search_latents") == n_prompts and rules.count("unguided_sample") == 1
-    assert rules.count("judge_classify") == n_prompts + 1
+    assert rules.count("judge_classify") == 1
     assert {"table_build", "bias_compute", "report_html"} <= set(rules)
     assert not {"data_prepare", "clip_train", "judge_train"} & set(rules)
     assert all(generator in wc for rule, wc in jobs if rule not in {"table_build", "bias_compute", "report_html"})
@@ -305,7 +305,7 @@ def demo_counts() -> dict[str, int]:
     n_gen, n_prompt = len(config["generators"]), len(config["prompts"])
     return {"data_prepare": len(config["datasets"]), "clip_train": 1, "generator_train": n_gen,
             "judge_train": 1, "search_latents": n_gen * n_prompt, "unguided_sample": n_gen,
-            "judge_classify": n_gen * (n_prompt + 1), "table_build": 1, "bias_compute": 1, "report_html": 1,
+            "judge_classify": n_gen, "table_build": 1, "bias_compute": 1, "report_html": 1,
             **({"search_pool": n_gen} if config["search"].get("pool_size") else {})}
 
 
@@ -336,15 +336,14 @@ def test_edits_rerun_exactly_the_jobs_that_read_them(demo_study, tmp_path):
     downstream = {"table_build": 1, "bias_compute": 1, "report_html": 1}
     pools = {"search_pool": every["search_pool"]} if "search_pool" in every else {}
     planned = plan_after_edit(demo_study, tmp_path / "clip", clip_epochs)
-    assert counts(planned) == {"clip_train": 1, **pools, "search_latents": guided, "judge_classify": guided,
+    assert counts(planned) == {"clip_train": 1, **pools, "search_latents": guided, "judge_classify": n_gen,
                                **downstream}
-    assert not any("unguided" in wc for wc in planned["judge_classify"])
 
     def one_prompt(config):
         config["prompts"]["beautiful"] = "a very beautiful landscape"
 
     planned = plan_after_edit(demo_study, tmp_path / "prompt", one_prompt)
-    assert counts(planned) == {"search_latents": n_gen, "judge_classify": n_gen, **downstream}
+    assert counts(planned) == {"search_latents": n_gen, "judge_classify": n_gen, **downstream}  # 1 per generator
     assert all("prompt=beautiful" in wc for wc in planned["search_latents"]), planned
 
     def search_override(config):  # one generator's own search settings: its searches, not its training
@@ -352,14 +351,14 @@ def test_edits_rerun_exactly_the_jobs_that_read_them(demo_study, tmp_path):
 
     planned = plan_after_edit(demo_study, tmp_path / "override", search_override)
     per_generator = every["search_latents"] // n_gen
-    assert counts(planned) == {"search_latents": per_generator, "judge_classify": per_generator, **downstream}
-    assert all("dcgan_nature" in wc for wc in planned["search_latents"]), planned
+    assert counts(planned) == {"search_latents": per_generator, "judge_classify": 1, **downstream}
+    assert all("dcgan_nature" in wc for wc in planned["search_latents"] + planned["judge_classify"]), planned
 
     def stopping(config):  # a setting of the search alone: every search, not the pools
         config["search"]["patience"] = config["search"].get("patience", 0) + 1
 
     assert counts(plan_after_edit(demo_study, tmp_path / "patience", stopping)) == {
-        "search_latents": guided, "judge_classify": guided, **downstream}
+        "search_latents": guided, "judge_classify": n_gen, **downstream}
 
     def fdr(config):
         config["bias"]["fdr"] = 0.1

@@ -24,7 +24,10 @@ def _color(cls: str, i: int) -> str:
 
 def image_grid(images: torch.Tensor | np.ndarray, path: str, ncol: int = 8, title: str = "",
                captions: Sequence[str] | None = None, cell: float = 1.1) -> None:
-    """Images in [-1, 1] (N, 3, H, W) or uint8 (N, H, W, 3), in a grid, with optional captions."""
+    """Images in [-1, 1] (N, 3, H, W) or uint8 (N, H, W, 3), in a grid, with optional captions above each.
+
+    One axes in figure inches holds every image: a subplot per image (and tight_layout over them)
+    cost seconds per grid, and the report draws one grid per (generator, prompt)."""
     if isinstance(images, torch.Tensor):
         from clipgan.data.augment import to_uint8_images
 
@@ -32,17 +35,23 @@ def image_grid(images: torch.Tensor | np.ndarray, path: str, ncol: int = 8, titl
     n = len(images)
     ncol = max(1, min(ncol, n))
     nrow = max(1, -(-n // ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(ncol * cell, nrow * (cell + (0.28 if captions else 0))),
-                             squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < n:
-            ax.imshow(images[i], interpolation="nearest")
-            if captions:
-                ax.set_title(captions[i], fontsize=6.5, pad=2)
+    caption_h, title_h, pad = (0.28 if captions else 0.0), (0.3 if title else 0.0), 0.04
+    width, height = ncol * cell, title_h + nrow * (cell + caption_h)
+    fig = plt.figure(figsize=(width, height))
+    ax = fig.add_axes((0, 0, 1, 1))
+    for i in range(n):
+        row, col = divmod(i, ncol)
+        left, top = col * cell + pad, title_h + row * (cell + caption_h) + caption_h + pad
+        ax.imshow(images[i], interpolation="nearest", aspect="auto",
+                  extent=(left, left + cell - 2 * pad, top + cell - 2 * pad, top))
+        if captions:
+            ax.text(left + cell / 2 - pad, top - pad - caption_h / 2, captions[i], fontsize=8, ha="center",
+                    va="center")
     if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout(pad=0.3)
+        ax.text(width / 2, title_h / 2, title, fontsize=10, ha="center", va="center")
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)  # rows run down the page
+    ax.axis("off")
     save_figure(fig, path, dpi=110)
     plt.close(fig)
 

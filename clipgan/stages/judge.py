@@ -58,18 +58,25 @@ def judge_train(job: Job) -> None:
 
 @stage
 def judge_classify(job: Job) -> None:
-    """Label every image of one search (or of the unguided baseline). input: images, judge. params: device."""
+    """Label every image of one generator: each prompt's search and the unguided baseline.
+
+    input: tables (one per part, in params.parts order), judge. output: tables (the same order).
+    params: parts, device."""
     from clipgan.data.augment import to_tensor_images
     from clipgan.data.folders import load_images
     from clipgan.judge import Judge
     from clipgan.table import image_schema, read_table, write_table
 
-    rows = read_table(job.input.images)
+    parts, sources, targets = list(job.params.parts), list(job.input.tables), list(job.output.tables)
+    if not len(parts) == len(sources) == len(targets):
+        raise ValueError(f"judge_classify: {len(parts)} parts, {len(sources)} input and {len(targets)} output tables")
     judge = Judge.load(job.input.judge, job.device())
-    probs = judge.probabilities(to_tensor_images(load_images(rows.image_path)))
-    for i, cls in enumerate(judge.classes):
-        rows[f"prob_{cls}"] = probs[:, i].astype(float)
-    rows["predicted"] = [judge.classes[i] for i in probs.argmax(1)]
-    rows["judge"] = judge.cfg.arch
-    write_table(rows, job.output.table, image_schema(judge.classes), job.provenance())
-    log.info("classified %d images: %s", len(rows), rows.predicted.value_counts().to_dict())
+    for part, source, target in zip(parts, sources, targets):
+        rows = read_table(source)
+        probs = judge.probabilities(to_tensor_images(load_images(rows.image_path)))
+        for i, cls in enumerate(judge.classes):
+            rows[f"prob_{cls}"] = probs[:, i].astype(float)
+        rows["predicted"] = [judge.classes[i] for i in probs.argmax(1)]
+        rows["judge"] = judge.cfg.arch
+        write_table(rows, target, image_schema(judge.classes), job.provenance())
+        log.info("%s: classified %d images: %s", part, len(rows), rows.predicted.value_counts().to_dict())
