@@ -259,18 +259,37 @@ def train_clip(model: torch.nn.Module, tokenizer, images: np.ndarray, captions: 
     return history
 
 
+DEFAULT_TEMPLATES = ("a photo of {}", "a picture of {}", "an image of {}", "a photo of a {} scene")
+
+
 @torch.no_grad()
+def class_text_features(model: torch.nn.Module, tokenizer, classes: Sequence[str],
+                        templates: Sequence[str] = DEFAULT_TEMPLATES, device="cpu") -> torch.Tensor:
+    """(C, E) unit-norm text features per class: the mean over the prompt templates, renormalised (the usual
+    zero-shot prompt ensemble)."""
+    per_template = torch.stack([encode_text(model, tokenizer, [t.format(c) for c in classes], device)
+                                for t in templates])  # (T, C, E)
+    return F.normalize(per_template.mean(0), dim=-1)
+
+
+@torch.no_grad()
+def zero_shot_probabilities(model: torch.nn.Module, tokenizer, images: torch.Tensor, classes: Sequence[str],
+                            templates: Sequence[str] = DEFAULT_TEMPLATES, device="cpu",
+                            batch: int = 256) -> np.ndarray:
+    """(N, C) zero-shot class probabilities of images in [-1, 1]: softmax of the model's logit scale times the
+    cosine to each class's prompt ensemble."""
+    text = class_text_features(model, tokenizer, classes, templates, device)
+    scorer = ClipScorer(model, tokenizer, None, device=device)
+    scale = float(model.logit_scale.exp()) if hasattr(model, "logit_scale") else 100.0
+    out = [F.softmax(scale * scorer.image_features(images[start:start + batch].to(device)) @ text.T, dim=1).cpu()
+           for start in range(0, len(images), batch)]
+    return torch.cat(out).numpy() if out else np.zeros((0, len(classes)), np.float32)
+
+
 def zero_shot_accuracy(model: torch.nn.Module, tokenizer, images: np.ndarray, labels: Sequence[str],
                        classes: Sequence[str], template: str = "a photo of {}", device: str = "cpu") -> float:
-    """Share of images whose most similar class prompt is their own class."""
-    scorer_text = encode_text(model, tokenizer, [template.format(c) for c in classes], device)
+    """Share of images (uint8, (N, H, W, 3)) whose most similar class prompt is their own class."""
     from clipgan.data.augment import to_tensor_images
 
-    scorer = ClipScorer(model, tokenizer, classes[0], device=device)
-    correct = 0
-    for start in range(0, len(images), 256):
-        x = to_tensor_images(images[start:start + 256]).to(device)
-        feats = F.normalize(model.encode_image(scorer.preprocess(x)).float(), dim=-1)
-        pred = (feats @ scorer_text.T).argmax(1).cpu().numpy()
-        correct += sum(classes[p] == t for p, t in zip(pred, labels[start:start + 256]))
-    return correct / max(len(images), 1)
+    probs = zero_shot_probabilities(model, tokenizer, to_tensor_images(images), classes, (template,), device)
+    return float(np.mean([classes[p] == t for p, t in zip(probs.argmax(1), labels)])) if len(images) else 0.0

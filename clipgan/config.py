@@ -60,6 +60,11 @@ def clip_train_config(clip: dict, seed: int) -> ClipTrainConfig:
     return pick(ClipTrainConfig, clip.get("train"), seed=derive_seed(seed, "clip"))
 
 
+def judge_clip_train_config(settings: dict, seed: int, judge_id: str) -> ClipTrainConfig:
+    """A second judge's CLIP trained here: its own stream, so it shares no training seed with the guiding CLIP."""
+    return pick(ClipTrainConfig, settings.get("train"), seed=derive_seed(seed, "judge", judge_id))
+
+
 def search_settings(search: dict, generator_settings: dict) -> dict:
     """The study's search settings with the generator's own overrides (generators.<id>.search)."""
     return {**search, **generator_settings.get("search", {})}

@@ -48,8 +48,21 @@ def search_schema() -> pa.Schema:
     return pa.schema(SEARCH_FIELDS)
 
 
-def image_schema(classes: Sequence[str]) -> pa.Schema:
-    return pa.schema(SEARCH_FIELDS + judge_fields(classes))
+def second_judge_fields(classes: Sequence[str], judge_id: str) -> list[pa.Field]:
+    """A second judge's (judges.<id>) label and probabilities: predicted_<id>, prob_<id>_<class>."""
+    return [pa.field(f"prob_{judge_id}_{c}", pa.float64(), nullable=False) for c in classes] + \
+        [pa.field(f"predicted_{judge_id}", pa.string(), nullable=False)]
+
+
+def image_schema(classes: Sequence[str], judges: Sequence[str] = ()) -> pa.Schema:
+    """`judges`: the ids of the second judges (the primary's columns are `predicted` and `prob_<class>`)."""
+    others = [f for judge in judges for f in second_judge_fields(classes, judge)]
+    return pa.schema(SEARCH_FIELDS + judge_fields(classes) + others)
+
+
+def judge_bias_schema() -> pa.Schema:
+    """results/bias_judges.parquet: the bias table under each second judge's labels, one `judge` per block."""
+    return pa.schema([pa.field("judge", pa.string(), nullable=False)] + list(bias_schema()))
 
 
 def bias_schema() -> pa.Schema:

@@ -103,11 +103,24 @@ def reference_errors(config: dict) -> list[str]:
         out.append("clip.train: training CLIP needs captioned (synthetic) datasets; use clip.pretrained instead")
     if clip and clip.get("train") is None and not clip.get("pretrained"):
         out.append("clip.pretrained: required unless clip.train is given (an open_clip tag or a checkpoint file)")
+    for judge_id, other in config.get("judges", {}).items():
+        key = f"judges.{judge_id}"
+        if other.get("train") is not None and other.get("pretrained"):
+            out.append(f"{key}: give either {key}.train (trained here) or {key}.pretrained, not both")
+        elif other.get("train") is not None and not any(ds.get("source") == "synthetic" for ds in datasets.values()):
+            out.append(f"{key}.train: training a CLIP needs captioned (synthetic) datasets; use {key}.pretrained")
+        elif other.get("train") is None and not other.get("pretrained"):
+            out.append(f"{key}.pretrained: required unless {key}.train is given (an open_clip tag or a file)")
+        if other.get("pretrained") and (other.get("model"), other.get("pretrained")) == \
+                (clip.get("model"), clip.get("pretrained")):
+            out.append(f"{key}: the same CLIP as clip ({clip.get('model')}, {clip.get('pretrained')}); a second "
+                       "judge must not share the guiding CLIP's weights, or it shares its blind spots")
     judge = config.get("judge", {})
     if judge.get("imagenet_weights") and judge.get("weights"):
         out.append("judge.weights: give either judge.weights (a local file) or judge.imagenet_weights: true, not both")
     for key, section in [("clip", clip), ("judge", judge)] + [(f"generators.{n}", g) for n, g in
-                                                             config.get("generators", {}).items()]:
+                                                             config.get("generators", {}).items()] + \
+            [(f"judges.{n}", j) for n, j in config.get("judges", {}).items()]:
         if section.get("trust_pickle") and not section.get("sha256"):
             out.append(f"{key}.trust_pickle: needs {key}.sha256 too; pickle can run code, so only a file whose "
                        "checksum you give may be unpickled")

@@ -24,6 +24,10 @@ PRETRAINED = [g for g in GENERATORS if g not in TRAINED]
 CLIP_TRAINED = "train" in config["clip"]
 DEVICE = config["device"]
 
+# judges beside the primary (judges:): CLIPs used zero-shot, trained here (with train) or fetched
+JUDGES = sorted(config.get("judges", {}))
+JUDGES_TRAINED = [j for j in JUDGES if "train" in config["judges"][j]]
+JUDGES_FETCHED = [j for j in JUDGES if j not in JUDGES_TRAINED]
 SAMPLES = "results/generators/{generator}/samples.png"
 HISTORY = "results/search/{generator}/{prompt}/history.csv"
 POOL = "results/search/{generator}/pool.npz"
@@ -52,6 +56,28 @@ def clip_weights():
 def clip_model_config():
     """clip.config_file (a JSON architecture, the demo's), read by every job that builds CLIP."""
     return [config["clip"]["config_file"]] if config["clip"].get("config_file") else []
+
+
+def judge_model(judge_id):
+    """A second judge's CLIP weights: trained here or fetched once."""
+    if judge_id in JUDGES_TRAINED:
+        return f"results/judges/{judge_id}/model.pt"
+    return f"resources/models/judges/{judge_id}/weights.pt"
+
+
+def judge_model_config(wildcards):
+    """judges.<id>.config_file (a JSON architecture), when set."""
+    path = config["judges"][wildcards.judge].get("config_file", "")
+    return [path] if path else []
+
+
+def judge_model_configs():
+    """Every second judge's config_file that is set (classification reads them through its params, by id)."""
+    return [config["judges"][j]["config_file"] for j in JUDGES if config["judges"][j].get("config_file")]
+
+
+def judge_local_weights(wildcards):
+    return existing(config["judges"][wildcards.judge].get("pretrained", ""))
 
 
 def generator_settings(wildcards):

@@ -4,6 +4,7 @@
 
 localrules:
     judge_fetch,
+    judge_clip_fetch,
 
 
 rule judge_fetch:
@@ -48,6 +49,56 @@ rule judge_train:
         "../scripts/judge_train.py"
 
 
+# Second judges (judges:): CLIPs used zero-shot over the class names, independent of the guiding
+# CLIP. Trained here from their own seed (demo), or fetched once (full study).
+rule judge_clip_train:
+    input:
+        datasets=[dataset_dir(d) for d in DATASETS if synthetic(d)],
+        model_config=judge_model_config,
+    output:
+        model="results/judges/{judge}/model.pt",
+        metrics="results/judges/{judge}/metrics.json",
+    params:
+        settings=lambda wc: config["judges"][wc.judge],
+        seed=config["seed"],
+        image_size=config["image_size"],
+        classes=config["classes"],
+        device=DEVICE,
+    wildcard_constraints:
+        judge=_alternatives(JUDGES_TRAINED),
+    priority: 5
+    log:
+        "logs/judges/{judge}/train.log",
+    benchmark:
+        "results/benchmarks/judges/{judge}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/judge_clip_train.py"
+
+
+rule judge_clip_fetch:
+    input:
+        model_config=judge_model_config,
+        weights=judge_local_weights,
+    output:
+        model="resources/models/judges/{judge}/weights.pt",
+    params:
+        settings=lambda wc: config["judges"][wc.judge],
+    wildcard_constraints:
+        judge=_alternatives(JUDGES_FETCHED),
+    log:
+        "logs/judges/{judge}/fetch.log",
+    threads: 1
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/judge_clip_fetch.py"
+
+
 # one job per generator labels all its images (each prompt's and the baseline's): one model load
 # and one interpreter start, instead of one per image set
 rule judge_classify:
@@ -55,10 +106,14 @@ rule judge_classify:
         tables=classify_tables,
         folders=classify_folders,
         judge="results/judge/judge.pt",
+        judges=[judge_model(j) for j in JUDGES],
+        judge_configs=judge_model_configs(),
     output:
         tables=expand("results/classified/{{generator}}/{part}.parquet", part=PARTS),
     params:
         parts=PARTS,
+        judges={j: config["judges"][j] for j in JUDGES},
+        classes=config["classes"],
         device=DEVICE,
     log:
         "logs/classified/{generator}.log",

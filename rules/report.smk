@@ -12,6 +12,7 @@ rule table_build:
         table="results/table.parquet",
     params:
         classes=config["classes"],
+        judges=JUDGES,
     log:
         "logs/report/table.log",
     benchmark:
@@ -29,10 +30,12 @@ rule bias_compute:
     output:
         bias=report("results/bias.parquet", category="Bias", caption="captions/bias.rst"),
         truth="results/bias_truth.parquet",
+        judges="results/bias_judges.parquet",
     params:
         bias=config["bias"],
         classes=config["classes"],
         seed=config["seed"],
+        judges=JUDGES,
     log:
         "logs/report/bias.log",
     benchmark:
@@ -49,6 +52,7 @@ rule report_html:
         table="results/table.parquet",
         bias="results/bias.parquet",
         truth="results/bias_truth.parquet",
+        judges="results/bias_judges.parquet",
         judge_metrics="results/judge/metrics.json",
         confusion="results/judge/confusion.png",
         samples=expand(SAMPLES, generator=GENERATORS),
@@ -64,6 +68,7 @@ rule report_html:
         seed=config["seed"],
         classes=config["classes"],
         bias=config["bias"],
+        judges=JUDGES,
         samples_pattern=lambda wc: SAMPLES,  # a function: the braces are not wildcards here
         histories_pattern=lambda wc: HISTORY,
     log:

@@ -40,6 +40,10 @@ def fixture_config(assets):
 
     config["clip"] = {"model": "clipgan-tiny", "config_file": "models/clipgan-tiny.json",
                       "pretrained": str(open_clip_checkpoint(assets / "clip" / "open_clip_tiny.pt"))}
+    # the second judge: another CLIP, fetched by the same local rule path from a file (other random weights)
+    config["judges"] = {judge: {"kind": "clip", "model": "clipgan-tiny", "config_file": "models/clipgan-tiny.json",
+                                "pretrained": str(open_clip_checkpoint(assets / "clip" / f"{judge}.pt", seed=1))}
+                        for judge in config["judges"]}
     for name in ("dcgan_intel", "dcgan_landscapes"):
         config["generators"][name].update(model={"nz": 16, "ngf": 8, "ndf": 8},
                                           train={"epochs": 1, "batch_size": 8})
@@ -70,6 +74,7 @@ def test_full_study_runs_every_rule_offline_on_local_assets(tmp_path):
     n_gen, n_prompt = len(config["generators"]), len(config["prompts"])
     assert n_gen == 4 and n_prompt >= 5
     assert jobs["data_prepare"] == 2 and jobs["clip_fetch"] == 1 and jobs["judge_fetch"] == 1
+    assert jobs["judge_clip_fetch"] == len(config["judges"]) >= 1
     assert jobs["generator_train"] == 2 and jobs["generator_fetch"] == 2 and jobs["generator_samples"] == 2
     assert jobs["search_latents"] == n_gen * n_prompt and jobs["unguided_sample"] == n_gen
     assert jobs["judge_classify"] == n_gen
@@ -78,6 +83,7 @@ def test_full_study_runs_every_rule_offline_on_local_assets(tmp_path):
 
     table = pd.read_parquet(study / "results" / "table.parquet")
     assert sorted(table.generator.unique()) == sorted(config["generators"])
+    assert all(table[f"predicted_{judge}"].notna().all() for judge in config["judges"])
     sizes = {g: Image.open(study / rows.image_path.iloc[0]).size for g, rows in table.groupby("generator")}
     assert sizes == {"biggan": (32, 32), "stylegan2_church": (32, 32), "dcgan_intel": (64, 64),
                      "dcgan_landscapes": (64, 64)}

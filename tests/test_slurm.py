@@ -19,9 +19,9 @@ import pytest
 from conftest import REPO, run_demo, tiny
 
 CLUSTER = REPO / "tests" / "slurm" / "cluster.sh"
-LOCAL_RULES = {"data_prepare", "clip_fetch", "generator_fetch", "judge_fetch", "all"}
+LOCAL_RULES = {"data_prepare", "clip_fetch", "generator_fetch", "judge_fetch", "judge_clip_fetch", "all"}
 GPU_RULES = {"clip_train", "generator_train", "generator_samples", "search_pool", "search_latents", "unguided_sample",
-             "judge_train", "judge_classify"}
+             "judge_train", "judge_clip_train", "judge_classify"}
 
 
 @pytest.fixture(scope="module")

@@ -76,6 +76,14 @@ BAD = [
     (("generators", "dcgan_city", "search"), {"pool_size": 10, "restarts": 2},
      "generators.dcgan_city.search.pool_size: 10 is fewer than restarts x pop_size = 2 x 16"),
     (("search", "patience"), -1, "search.patience: -1 is less than the minimum of 0"),
+    (("judges", "Bad-Id"), {"kind": "clip", "model": "clipgan-tiny", "train": {}}, "judges: 'Bad-Id' does not match"),
+    (("judges", "second"), {"kind": "clip", "model": "clipgan-tiny"},
+     "judges.second.pretrained: required unless judges.second.train is given"),
+    (("judges", "second"), {"kind": "clip", "model": "clipgan-tiny", "pretrained": "x.pt", "train": {}},
+     "judges.second: give either judges.second.train (trained here) or judges.second.pretrained, not both"),
+    (("judges", "second"), {"kind": "clip", "model": "clipgan-tiny", "train": {}, "templates": ["a photo"]},
+     "judges.second.templates.0: 'a photo' does not match"),
+    (("judges", "second"), {"kind": "resnet", "model": "x", "train": {}}, "judges.second.kind: 'resnet' is not one of"),
 ]
 
 
@@ -134,3 +142,13 @@ def test_a_trained_kind_needs_its_dataset(demo, schema):
     del config["generators"]["dcgan_city"]["dataset"]
     with pytest.raises(ConfigError, match="generators.dcgan_city.dataset: required for kind 'dcgan'"):
         validate_config(config, schema)
+
+
+def test_a_second_judge_must_not_be_the_guiding_clip(demo, schema):
+    config = copy.deepcopy(demo)
+    config["clip"] = {"model": "ViT-B-32", "pretrained": "laion2b_s34b_b79k"}
+    config["judges"] = {"second": {"kind": "clip", "model": "ViT-B-32", "pretrained": "laion2b_s34b_b79k"}}
+    with pytest.raises(ConfigError, match=r"judges.second: the same CLIP as clip \(ViT-B-32, laion2b_s34b_b79k\)"):
+        validate_config(config, schema)
+    config["judges"]["second"]["pretrained"] = "openai"
+    validate_config(config, schema)

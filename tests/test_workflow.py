@@ -214,7 +214,12 @@ def test_adding_a_generator_and_a_prompt_changes_no_existing_row(tiny_study, tmp
     truth = pd.read_parquet(tmp_path / "grown" / "results" / "bias_truth.parquet")
     assert set(truth.generator) == {"a_renderer"} and len(pd.read_parquet(
         tiny_study / "results" / "bias_truth.parquet")) == 0
-    assert "The judge on generated images" in (tmp_path / "grown" / "results" / "report" / "index.html").read_text()
+    report = (tmp_path / "grown" / "results" / "report" / "index.html").read_text()
+    assert "The judge on generated images" in report and "The judges compared" in report
+    # the tiny study's second judge (a CLIP trained here from its own seed) labels every image
+    assert after.predicted_clip_judge.isin(config_classes()).all()
+    by_judge = pd.read_parquet(tmp_path / "grown" / "results" / "bias_judges.parquet")
+    assert set(by_judge.judge) == {"clip_judge"} and set(by_judge.generator) == set(after.generator)
     shared = after.merge(before[keys], on=keys).sort_values(keys, ignore_index=True)
     pd.testing.assert_frame_equal(before.sort_values(keys, ignore_index=True), shared)
 

@@ -56,8 +56,10 @@ def _effect_cell(r: dict) -> str:
             f"{effect(r['log_odds_ratio_ci_high'])}]</td>")
 
 
-def _summary_table(bias: pd.DataFrame, fdr: float, ci: str = "95%") -> str:
-    """One row per (generator, prompt, baseline): its headline class, or "no class stands out"."""
+def _summary_table(bias: pd.DataFrame, fdr: float, ci: str = "95%", one_judge_only: set | None = None) -> str:
+    """One row per (generator, prompt, baseline): its headline class, or "no class stands out".
+
+    `one_judge_only`: (generator, prompt_id, baseline, class) of findings no second judge confirms (flagged)."""
     out = ["<table><tr><th>generator</th><th>prompt</th><th>against</th><th>headline class</th>"
            f"<th>guided [{ci} CI]</th><th>baseline [{ci} CI]</th><th>log odds ratio [{ci} CI]</th><th>q (class)</th>"
            "<th>detectable share</th><th>noise reaches</th><th>p (whole mix)</th><th>q (whole mix)</th></tr>"]
@@ -79,7 +81,9 @@ def _summary_table(bias: pd.DataFrame, fdr: float, ci: str = "95%") -> str:
             reach = f" ({'; '.join(notes)})" if notes else ""
             out.append(common + f"<td class='quiet' colspan='6'>no class stands out{reach}</td>" + tail)
             continue
-        out.append(common + f"<td><b>{html.escape(r['class'])}</b></td>" + _share_cell(r, "guided")
+        flag = (" <span class='sig' title='no second judge makes this finding'>(one judge only)</span>"
+                if (r["generator"], r["prompt_id"], r["baseline"], r["class"]) in (one_judge_only or set()) else "")
+        out.append(common + f"<td><b>{html.escape(r['class'])}</b>{flag}</td>" + _share_cell(r, "guided")
                    + _share_cell(r, "baseline") + _effect_cell(r)
                    + f"<td class='sig'>{format_p(r['q_value'])}</td><td>{_share(r['detectable_share'])}</td>" + tail)
     out.append("</table>")
@@ -127,6 +131,53 @@ def _ground_truth_section(table: pd.DataFrame, bias: pd.DataFrame, truth: pd.Dat
     return "\n".join(out)
 
 
+def _judges_section(table: pd.DataFrame, findings: pd.DataFrame, judges: list[str], classes: list[str],
+                    primary: str, ci: str, confidence: float, seed: int, fdr: float) -> str:
+    """Second judges: agreement with the primary per generator and condition, and every finding under every
+    judge; "" when there are none."""
+    from clipgan.judges import agreement
+
+    if not judges:
+        return ""
+    out = [f"<h2>The judges compared</h2><p>Beside the primary judge ({html.escape(primary)}), "
+           f"{', '.join(html.escape(j) for j in judges)} labelled every image too (zero-shot CLIP, independent of the "
+           "guiding CLIP). Agreement is measured per condition: a search can find the images one judge gets wrong, "
+           "so guided images can disagree more than unguided ones.</p>",
+           f"<table><tr><th>generator</th><th>images</th><th>judge</th><th>same label [{ci} CI]</th>"
+           f"<th>Cohen's kappa [{ci} CI, bootstrap]</th></tr>"]
+    for r in agreement(table, judges, classes, confidence=confidence, seed=seed).to_dict("records"):
+        kappa = "—" if pd.isna(r["kappa"]) else \
+            f"{r['kappa']:.2f} [{r['kappa_ci_low']:.2f}, {r['kappa_ci_high']:.2f}]"
+        out.append(f"<tr><td>{html.escape(r['generator'])}</td><td>{html.escape(r['condition'])}</td>"
+                   f"<td>{html.escape(r['judge'])}</td><td class='num'>{r['agree']}/{r['n']} = {r['agreement']:.2f} "
+                   f"[{r['agreement_ci_low']:.2f}, {r['agreement_ci_high']:.2f}]</td><td class='num'>{kappa}</td></tr>")
+    out.append("</table>")
+    if not len(findings):
+        out.append(f"<p>No judge makes any finding (q &lt; {fdr}).</p>")
+        return "\n".join(out)
+    order = [primary] + judges
+    out.append("<p>Every finding (a class with q &lt; " f"{fdr}" ") under any judge, under each judge (guided count "
+               "vs baseline count, q over that judge's own tests). <span class='sig'>Flagged</span>: a finding "
+               "that only one judge makes.</p><table><tr><th>generator</th><th>prompt</th><th>against</th>"
+               "<th>class</th>" + "".join(f"<th>{html.escape(j)}</th>" for j in order) + "<th>holds under</th></tr>")
+    for key, frame in findings.groupby(["generator", "prompt_id", "baseline", "class"], sort=True):
+        by = {r["judge"]: r for r in frame.to_dict("records")}
+        first = frame.iloc[0]
+        cells = []
+        for j in order:
+            r = by.get(j)
+            cells.append("<td>—</td>" if r is None else
+                         f"<td{' class=sig' if r['holds'] else ''}>{int(r['count_guided'])}/{int(r['n_guided'])} vs "
+                         f"{int(r['count_baseline'])}/{int(r['n_baseline'])}, q {format_p(r['q_value'])}</td>")
+        n_hold = int(first["holding_judges"])
+        verdict = ("<span class='sig'>one judge only</span>" if bool(first["one_judge_only"])
+                   else f"{n_hold} of {len(order)} judges")
+        out.append(f"<tr><td>{html.escape(key[0])}</td><td>{html.escape(first['prompt'])}</td>"
+                   f"<td>{html.escape(key[2])}</td><td>{html.escape(key[3])}</td>{''.join(cells)}<td>{verdict}</td></tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
 _SUMMARY_TEXT = """<p>For each generator and prompt, the class the CLIP-guided search favours over a baseline: the
 generator's own unguided samples, and the control prompt's guided images where a control is configured.
 <b>The headline rule:</b> among the classes whose q-value is below {fdr} (Benjamini-Hochberg over all {n_tests}
@@ -151,7 +202,8 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
                  histories: dict[str, str], out_html: str, classes: list[str], title: str = "clipgan report",
                  timings: pd.DataFrame | None = None, clip_metrics: str = "", confusion: str = "",
                  seed: int | None = None, truth: str = "", fdr: float = 0.05,
-                 power: float = 0.8, confidence: float = 0.95) -> None:
+                 power: float = 0.8, confidence: float = 0.95, judges_bias: str = "",
+                 judges: list[str] | None = None) -> None:
     out_dir = Path(out_html).parent
     fig_dir = out_dir / "figures"
     table, bias = read_table(table_path), read_table(bias_path)
@@ -167,7 +219,23 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
     ci = f"{confidence:.0%}"
     parts.append("<h2>Summary</h2>" + _SUMMARY_TEXT.format(fdr=fdr, n_tests=n_tests, power=power, n_perm=n_perm,
                                                            ci=ci, confidence=confidence))
-    parts.append(_summary_table(bias, fdr, ci))
+    judges = list(judges or [])
+    findings = pd.DataFrame()
+    if judges:
+        from clipgan.judges import findings_across_judges
+
+        findings = findings_across_judges(bias, read_table(judges_bias), table.judge.iloc[0], fdr)
+    flagged = set() if not len(findings) else set(map(tuple, findings[findings.one_judge_only][
+        ["generator", "prompt_id", "baseline", "class"]].drop_duplicates().to_numpy().tolist()))
+    parts.append(_summary_table(bias, fdr, ci, flagged))
+    if len(findings):
+        lone = findings[findings.one_judge_only & findings.holds]
+        by_whom = lone.groupby("judge").size().to_dict()
+        if by_whom:
+            parts.append("<p class='note'><span class='sig'>Findings that one judge alone makes</span>: " + ", ".join(
+                f"{n} under {html.escape(j)}" for j, n in sorted(by_whom.items()))
+                + " (see <i>The judges compared</i>). A finding of one judge only may be that judge's error on "
+                "generated images rather than the generator's bias.</p>")
     figures.effect_heatmap(bias, str(fig_dir / "effects.png"), fdr=fdr,
                            title=f"log odds ratio of each class, guided vs unguided (* q < {fdr})")
     parts.append("<p><img src='figures/effects.png' alt='effect heatmap'></p>")
@@ -186,6 +254,8 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
 
     if truth:
         parts.append(_ground_truth_section(table, bias, read_table(truth), classes, fig_dir, fdr, ci))
+    parts.append(_judges_section(table, findings, judges, classes, table.judge.iloc[0], ci, confidence,
+                                 seed or 0, fdr))
 
     parts.append("<h2>Generators</h2><p>Random samples of each generator, as trained or imported.</p><div class='row'>")
     for generator, grid in sorted(sample_grids.items()):

@@ -17,6 +17,17 @@ def clip_train(job: Job) -> None:
 
     input: datasets, model_config (clip.config_file, if set). params: clip, seed, image_size, classes, device."""
     from clipgan import config as cfgs
+
+    train_clip_from_captions(job, job.params.clip, cfgs.clip_train_config(job.params.clip, job.params.seed))
+
+
+def train_clip_from_captions(job: Job, settings: dict, train_cfg) -> None:
+    """Train a CLIP (`settings`: model, config_file, train) on the captioned scenes of job.input.datasets; write
+    job.output.model and job.output.metrics (with its zero-shot accuracy on the held-out scenes).
+
+    The guiding CLIP (clip_train) and a second judge trained here (judge_clip_train) differ only in their
+    settings and their seed."""
+    from clipgan import config as cfgs
     from clipgan.clip import load_clip, train_clip, zero_shot_accuracy
     from clipgan.data.folders import load_images
     from clipgan.io import save_torch, write_json
@@ -30,12 +41,12 @@ def clip_train(job: Job) -> None:
         frames.append(captions)
     pairs = pd.concat(frames, ignore_index=True)
     train, test = pairs[pairs.split == "train"], pairs[pairs.split == "test"]
-    train_cfg = cfgs.clip_train_config(p.clip, p.seed)
     torch.manual_seed(train_cfg.seed)  # the random initialisation happens inside load_clip
-    model, tokenizer = load_clip(cfgs.clip_spec(p.clip, config_file=job.optional_input("model_config")), device)
+    model, tokenizer = load_clip(cfgs.clip_spec(settings, config_file=job.optional_input("model_config")), device)
     images = load_images(train.file, p.image_size)
-    log.info("training CLIP %s on %d (image, caption) pairs", p.clip["model"], len(train))
-    resume = resumer(job.output.model, {"clip": p.clip, "train": train_cfg}, dataset_dirs, train_cfg.checkpoint_every)
+    log.info("training CLIP %s on %d (image, caption) pairs", settings["model"], len(train))
+    resume = resumer(job.output.model, {"clip": settings, "train": train_cfg}, dataset_dirs,
+                     train_cfg.checkpoint_every)
     with bar(train_cfg.epochs, "clip epochs") as progress:
         def report(row):
             progress.update(1, "loss %(loss).4f in-batch accuracy %(batch_accuracy).3f" % row)
@@ -56,21 +67,27 @@ def clip_fetch(job: Job) -> None:
 
     input: model_config (clip.config_file, if set), weights (clip.pretrained, when it is a local file).
     params: clip."""
+    fetch_clip_weights(job, job.params.clip, "clip")
+
+
+def fetch_clip_weights(job: Job, settings: dict, key: str) -> None:
+    """Resolve settings["pretrained"] (a file or an open_clip tag) for the CLIP of config key `key` and store
+    its state dict in job.output.model."""
     from clipgan import config as cfgs
     from clipgan.checkpoints import UnsafeCheckpointError
     from clipgan.clip import load_clip
     from clipgan.io import MissingAssetError, save_torch
 
-    spec = cfgs.clip_spec(job.params.clip, config_file=job.optional_input("model_config"))
+    spec = cfgs.clip_spec(settings, config_file=job.optional_input("model_config"))
     try:
         model, _ = load_clip(spec, "cpu")
     except (MissingAssetError, UnsafeCheckpointError, ValueError):
         raise
     except Exception as err:  # open_clip / huggingface_hub raise many kinds for "could not download"
         raise MissingAssetError(
-            f"clip.pretrained: the weights {spec.pretrained!r} of {spec.model} could not be fetched "
+            f"{key}.pretrained: the weights {spec.pretrained!r} of {spec.model} could not be fetched "
             f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). On a machine with internet "
-            "access run the clip_fetch rule, or download the open_clip checkpoint yourself and set clip.pretrained "
-            "to its path.") from err
+            f"access run the {job.rule or 'clip_fetch'} rule, or download the open_clip checkpoint yourself and set "
+            f"{key}.pretrained to its path.") from err
     save_torch(model.state_dict(), job.output.model)
     log.info("stored CLIP %s (%s) in %s", spec.model, spec.pretrained, job.output.model)

@@ -57,11 +57,37 @@ def judge_train(job: Job) -> None:
 
 
 @stage
-def judge_classify(job: Job) -> None:
-    """Label every image of one generator: each prompt's search and the unguided baseline.
+def judge_clip_train(job: Job) -> None:
+    """A second judge's CLIP (wildcard judge), trained here on the captioned scenes from its own seed.
 
-    input: tables (one per part, in params.parts order), judge. output: tables (the same order).
-    params: parts, device."""
+    input: datasets, model_config (its config_file, if set). params: settings (judges.<id>), seed, image_size,
+    classes, device."""
+    from clipgan import config as cfgs
+    from clipgan.stages.clip import train_clip_from_captions
+
+    judge_id, settings = job.wildcards.judge, job.params.settings
+    train_clip_from_captions(job, settings, cfgs.judge_clip_train_config(settings, job.params.seed, judge_id))
+
+
+@stage
+def judge_clip_fetch(job: Job) -> None:
+    """A second judge's pretrained CLIP (wildcard judge), resolved once. input: model_config, weights.
+    params: settings (judges.<id>)."""
+    from clipgan.stages.clip import fetch_clip_weights
+
+    fetch_clip_weights(job, job.params.settings, f"judges.{job.wildcards.judge}")
+
+
+@stage
+def judge_classify(job: Job) -> None:
+    """Label every image of one generator: each prompt's search and the unguided baseline, by the primary judge
+    and by every second judge (zero-shot CLIP).
+
+    input: tables (one per part, in params.parts order), judge, judges (second judges' weights, in sorted id
+    order), judge_configs. output: tables (the same order). params: parts, judges ({id: settings}), classes,
+    device."""
+    from clipgan import config as cfgs
+    from clipgan.clip import DEFAULT_TEMPLATES, load_clip, zero_shot_probabilities
     from clipgan.data.augment import to_tensor_images
     from clipgan.data.folders import load_images
     from clipgan.judge import Judge
@@ -70,13 +96,33 @@ def judge_classify(job: Job) -> None:
     parts, sources, targets = list(job.params.parts), list(job.input.tables), list(job.output.tables)
     if not len(parts) == len(sources) == len(targets):
         raise ValueError(f"judge_classify: {len(parts)} parts, {len(sources)} input and {len(targets)} output tables")
-    judge = Judge.load(job.input.judge, job.device())
-    for part, source, target in zip(parts, sources, targets):
-        rows = read_table(source)
-        probs = judge.probabilities(to_tensor_images(load_images(rows.image_path)))
-        for i, cls in enumerate(judge.classes):
+    others, weights = dict(job.params.judges), list(job.input.get("judges", []))
+    if len(others) != len(weights):
+        raise ValueError(f"judge_classify: {len(others)} second judges configured, {len(weights)} weight files")
+    device = job.device()
+    judge = Judge.load(job.input.judge, device)
+    classes = list(job.params.classes)
+    if classes != list(judge.classes):
+        raise ValueError(f"the judge in {job.input.judge} knows {judge.classes}, the study's classes are {classes}")
+    tables = [read_table(source) for source in sources]
+    images = [to_tensor_images(load_images(rows.image_path)) for rows in tables]
+    for rows, x in zip(tables, images):
+        probs = judge.probabilities(x)
+        for i, cls in enumerate(classes):
             rows[f"prob_{cls}"] = probs[:, i].astype(float)
-        rows["predicted"] = [judge.classes[i] for i in probs.argmax(1)]
+        rows["predicted"] = [classes[i] for i in probs.argmax(1)]
         rows["judge"] = judge.cfg.arch
-        write_table(rows, target, image_schema(judge.classes), job.provenance())
-        log.info("%s: classified %d images: %s", part, len(rows), rows.predicted.value_counts().to_dict())
+    for (judge_id, settings), path in zip(sorted(others.items()), weights):
+        model, tokenizer = load_clip(cfgs.clip_spec(settings, weights=path), device)
+        templates = tuple(settings.get("templates", DEFAULT_TEMPLATES))
+        for rows, x in zip(tables, images):
+            probs = zero_shot_probabilities(model, tokenizer, x, classes, templates, device)
+            for i, cls in enumerate(classes):
+                rows[f"prob_{judge_id}_{cls}"] = probs[:, i].astype(float)
+            rows[f"predicted_{judge_id}"] = [classes[i] for i in probs.argmax(1)]
+    schema = image_schema(classes, sorted(others))
+    for part, rows, target in zip(parts, tables, targets):
+        write_table(rows, target, schema, job.provenance())
+        agree = {j: f"{(rows.predicted == rows[f'predicted_{j}']).mean():.2f}" for j in sorted(others)}
+        log.info("%s: classified %d images: %s%s", part, len(rows), rows.predicted.value_counts().to_dict(),
+                 f"; agreement with the primary judge: {agree}" if agree else "")

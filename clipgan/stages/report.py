@@ -10,25 +10,27 @@ from clipgan.stages.job import Job, by_wildcards, stage
 
 @stage
 def table_build(job: Job) -> None:
-    """Every classified image of the study in one table. input: parts. params: classes."""
+    """Every classified image of the study in one table. input: parts. params: classes, judges (second judges' ids)."""
     from clipgan.table import image_schema, read_table, write_table
 
     table = pd.concat([read_table(path) for path in job.input.parts], ignore_index=True)
     table = table.sort_values(["generator", "condition", "prompt_id", "restart"], kind="stable", ignore_index=True)
-    write_table(table, job.output.table, image_schema(job.params.classes), job.provenance())
+    write_table(table, job.output.table, image_schema(job.params.classes, job.params.judges), job.provenance())
     log.info("table: %d rows (%s)", len(table), table.groupby(["generator", "condition"]).size().to_dict())
 
 
 @stage
 def bias_compute(job: Job) -> None:
     """Class shares with exact intervals, odds ratios, tests and q-values per comparison; the same from the true
-    classes of the generators that know them (output truth, empty when none does).
+    classes of the generators that know them (output truth, empty when none does), and under each second judge's
+    labels (output judges, empty when there are none).
 
-    input: table. params: bias, classes, seed."""
+    input: table. params: bias, classes, seed, judges (second judges' ids)."""
     from clipgan import config as cfgs
     from clipgan.bias import bias_table, headlines
     from clipgan.groundtruth import truth_bias
-    from clipgan.table import bias_schema, read_table, write_table
+    from clipgan.judges import bias_by_judge
+    from clipgan.table import bias_schema, judge_bias_schema, read_table, write_table
 
     settings = cfgs.bias_config(job.params.bias, job.params.seed)
     images = read_table(job.input.table)
@@ -37,6 +39,9 @@ def bias_compute(job: Job) -> None:
     truth = truth_bias(images, job.params.classes, settings)  # empty when no generator knows its classes
     write_table(truth if len(truth) else pd.DataFrame(columns=bias_schema().names), job.output.truth, bias_schema(),
                 job.provenance())
+    others = bias_by_judge(images, job.params.judges, job.params.classes, settings)
+    write_table(others if len(others) else pd.DataFrame(columns=judge_bias_schema().names), job.output.judges,
+                judge_bias_schema(), job.provenance())
     for row in headlines(bias).to_dict("records"):
         if row["class"] is None:
             log.info("%s / %s vs %s: no class stands out (omnibus p %.2g)", row["generator"], row["prompt_id"],
@@ -52,9 +57,10 @@ def bias_compute(job: Job) -> None:
 def report_html(job: Job) -> None:
     """The aggregated report with its figures.
 
-    input: table, bias, truth (bias from true classes), judge_metrics, confusion, samples, histories, images (the
-    folders the table's image_path points into), clip_metrics (if trained), benchmarks.
-    params: study, seed, classes, bias, samples_pattern, histories_pattern (how the files name their wildcards)."""
+    input: table, bias, truth (bias from true classes), judges (bias under second judges), judge_metrics, confusion,
+    samples, histories, images (the folders the table's image_path points into), clip_metrics (if trained),
+    benchmarks. params: study, seed, classes, bias, judges (second judges' ids), samples_pattern, histories_pattern
+    (how the files name their wildcards)."""
     from clipgan import config as cfgs
     from clipgan.report.html import read_benchmarks, write_report
 
@@ -66,6 +72,6 @@ def report_html(job: Job) -> None:
     write_report(inp.table, inp.bias, inp.judge_metrics, samples, histories, job.output.html, list(p.classes),
                  title=f"clipgan · {p.study}", timings=read_benchmarks(sorted(inp.benchmarks)),
                  clip_metrics=job.optional_input("clip_metrics"), confusion=inp.confusion, seed=p.seed,
-                 truth=inp.truth,
+                 truth=inp.truth, judges_bias=inp.judges, judges=list(p.judges),
                  fdr=settings.fdr, power=settings.power, confidence=settings.confidence)
     log.info("report written to %s", job.output.html)
