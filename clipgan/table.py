@@ -60,6 +60,25 @@ def image_schema(classes: Sequence[str], judges: Sequence[str] = ()) -> pa.Schem
     return pa.schema(SEARCH_FIELDS + judge_fields(classes) + others)
 
 
+def agreement_schema() -> pa.Schema:
+    """results/judge_agreement.parquet: each second judge against the primary, per generator and condition
+    (`clipgan.judges.agreement`); intervals resample restarts."""
+    return pa.schema([
+        pa.field("generator", pa.string(), nullable=False),
+        pa.field("condition", pa.string(), nullable=False),
+        pa.field("judge", pa.string(), nullable=False),
+        pa.field("n", pa.int64(), nullable=False),  # images
+        pa.field("clusters", pa.int64(), nullable=False),  # restarts (guided) or samples (unguided) resampled
+        pa.field("agree", pa.int64(), nullable=False),  # images given the primary's label
+        pa.field("agreement", pa.float64(), nullable=False),
+        pa.field("agreement_ci_low", pa.float64()),
+        pa.field("agreement_ci_high", pa.float64()),
+        pa.field("kappa", pa.float64()),  # Cohen's kappa; null where undefined
+        pa.field("kappa_ci_low", pa.float64()),
+        pa.field("kappa_ci_high", pa.float64()),
+    ])
+
+
 def judge_bias_schema() -> pa.Schema:
     """results/bias_judges.parquet: the bias table under each second judge's labels, one `judge` per block."""
     return pa.schema([pa.field("judge", pa.string(), nullable=False)] + list(bias_schema()))

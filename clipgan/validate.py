@@ -111,10 +111,23 @@ def reference_errors(config: dict) -> list[str]:
             out.append(f"{key}.train: training a CLIP needs captioned (synthetic) datasets; use {key}.pretrained")
         elif other.get("train") is None and not other.get("pretrained"):
             out.append(f"{key}.pretrained: required unless {key}.train is given (an open_clip tag or a file)")
-        if other.get("pretrained") and (other.get("model"), other.get("pretrained")) == \
-                (clip.get("model"), clip.get("pretrained")):
+        if judge_id == config.get("judge", {}).get("arch"):
+            out.append(f"{key}: the primary judge's name ({judge_id}); choose another id")
+
+        def same(model):  # open_clip's -quickgelu variants carry the same weights
+            return str(model).removesuffix("-quickgelu")
+        if other.get("pretrained") and (same(other.get("model")), other.get("pretrained")) == \
+                (same(clip.get("model")), clip.get("pretrained")):
             out.append(f"{key}: the same CLIP as clip ({clip.get('model')}, {clip.get('pretrained')}); a second "
                        "judge must not share the guiding CLIP's weights, or it shares its blind spots")
+    classes = list(config.get("classes", []))
+    columns = [f"prob_{c}" for c in classes] + ["predicted"]
+    for judge_id in config.get("judges", {}):
+        columns += [f"prob_{judge_id}_{c}" for c in classes] + [f"predicted_{judge_id}"]
+    clashes = sorted({c for c in columns if columns.count(c) > 1})
+    if clashes:
+        out.append(f"judges: the table would have two columns named {', '.join(clashes)} (a judge id and a class "
+                   "name run together); rename the judge")
     judge = config.get("judge", {})
     if judge.get("imagenet_weights") and judge.get("weights"):
         out.append("judge.weights: give either judge.weights (a local file) or judge.imagenet_weights: true, not both")

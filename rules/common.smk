@@ -76,6 +76,17 @@ def judge_model_configs():
     return [config["judges"][j]["config_file"] for j in JUDGES if config["judges"][j].get("config_file")]
 
 
+def judge_training_settings(wildcards):
+    """What training a second judge's CLIP reads (not its templates, which only classification reads)."""
+    settings = config["judges"][wildcards.judge]
+    return {k: v for k, v in settings.items() if k in ("model", "config_file", "train")}
+
+
+def judge_fetch_settings(wildcards):
+    settings = config["judges"][wildcards.judge]
+    return {k: v for k, v in settings.items() if k in ("model", "config_file", "pretrained", "sha256", "trust_pickle")}
+
+
 def judge_local_weights(wildcards):
     return existing(config["judges"][wildcards.judge].get("pretrained", ""))
 
@@ -99,9 +110,16 @@ def search_settings(wildcards):
     return merged(config["search"], config["generators"][wildcards.generator])
 
 
+def has_pool(generator):
+    """Whether search.pool_size (or the generator's own override) asks for a prior pool."""
+    from clipgan.config import search_settings as merged
+
+    return bool(merged(config["search"], config["generators"][generator]).get("pool_size"))
+
+
 def prior_pool(wildcards):
-    """The generator's prior pool, when search.pool_size (or its own override) asks for one."""
-    return [POOL.format(generator=wildcards.generator)] if search_settings(wildcards).get("pool_size") else []
+    """The generator's prior pool, when it has one."""
+    return [POOL.format(generator=wildcards.generator)] if has_pool(wildcards.generator) else []
 
 
 def existing(path):
@@ -172,9 +190,11 @@ def benchmark_files():
     files += ["results/benchmarks/clip/train.tsv"] if CLIP_TRAINED else []
     files += expand("results/benchmarks/generators/{generator}.tsv", generator=TRAINED)
     files += expand("results/benchmarks/generators/{generator}_samples.tsv", generator=PRETRAINED)
+    files += expand("results/benchmarks/search/{generator}/pool.tsv", generator=[g for g in GENERATORS if has_pool(g)])
     files += expand("results/benchmarks/search/{generator}/{prompt}.tsv", generator=GENERATORS, prompt=PROMPTS)
     files += expand("results/benchmarks/unguided/{generator}.tsv", generator=GENERATORS)
     files += ["results/benchmarks/judge/train.tsv"]
+    files += expand("results/benchmarks/judges/{judge}.tsv", judge=JUDGES_TRAINED)
     files += expand("results/benchmarks/classified/{generator}.tsv", generator=GENERATORS)
     return files + ["results/benchmarks/report/table.tsv", "results/benchmarks/report/bias.tsv"]
 

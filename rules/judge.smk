@@ -59,7 +59,7 @@ rule judge_clip_train:
         model="results/judges/{judge}/model.pt",
         metrics="results/judges/{judge}/metrics.json",
     params:
-        settings=lambda wc: config["judges"][wc.judge],
+        settings=judge_training_settings,
         seed=config["seed"],
         image_size=config["image_size"],
         classes=config["classes"],
@@ -87,7 +87,7 @@ rule judge_clip_fetch:
     output:
         model="resources/models/judges/{judge}/weights.pt",
     params:
-        settings=lambda wc: config["judges"][wc.judge],
+        settings=judge_fetch_settings,
     wildcard_constraints:
         judge=_alternatives(JUDGES_FETCHED),
     log:

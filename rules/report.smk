@@ -31,6 +31,7 @@ rule bias_compute:
         bias=report("results/bias.parquet", category="Bias", caption="captions/bias.rst"),
         truth="results/bias_truth.parquet",
         judges="results/bias_judges.parquet",
+        agreement="results/judge_agreement.parquet",
     params:
         bias=config["bias"],
         classes=config["classes"],
@@ -53,6 +54,7 @@ rule report_html:
         bias="results/bias.parquet",
         truth="results/bias_truth.parquet",
         judges="results/bias_judges.parquet",
+        agreement="results/judge_agreement.parquet",
         judge_metrics="results/judge/metrics.json",
         confusion="results/judge/confusion.png",
         samples=expand(SAMPLES, generator=GENERATORS),

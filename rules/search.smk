@@ -11,7 +11,7 @@ rule search_pool:
         pool=POOL,
     params:
         pool_size=lambda wc: search_settings(wc)["pool_size"],
-        eval_batch=lambda wc: search_settings(wc).get("eval_batch", 32),
+        eval_batch=lambda wc: search_settings(wc).get("eval_batch"),  # None: SearchConfig's default
         settings=generator_settings,
         clip=config["clip"],
         seed=config["seed"],

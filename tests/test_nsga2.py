@@ -154,3 +154,22 @@ def test_converges_like_pymoo_on_a_two_objective_problem(pop_size):
     print(f"start {start_best.mean():.3f}, ours {ours_best.mean():.3f}, pymoo {theirs_best.mean():.3f}")
     assert start_best.mean() - ours_best.mean() > 0.5 * gap  # it optimises ...
     assert abs(ours_best.mean() - theirs_best.mean()) < 0.1 * gap  # ... as pymoo does
+
+
+@pytest.mark.parametrize("engine", ["batched", "pymoo"])
+def test_retiring_between_ask_and_tell_is_refused_and_a_retired_restart_stays_put(engine):
+    from clipgan.search.runner import PymooRestarts
+
+    start = np.random.default_rng(0).random((3, 8, 2))
+    low, high = np.zeros(2), np.ones(2)
+    if engine == "batched":  # told its start population's objectives first, as run_search does
+        nsga = BatchedNSGA2(start, low, high, Variation(), [np.random.default_rng(s) for s in range(3)])
+        nsga.tell(start.sum(-1, keepdims=True).repeat(2, -1))
+    else:  # pymoo asks its start population first
+        nsga = PymooRestarts(start, low, high, Variation(), range(3), generations=5)
+    X = nsga.ask()
+    with pytest.raises(RuntimeError, match="between ask\\(\\) and tell\\(\\)"):
+        nsga.retire([1])
+    nsga.tell(np.stack([X.sum(-1), -X.sum(-1)], -1))
+    nsga.retire([1])
+    assert nsga.ask().shape[0] == 2 and list(nsga.active) == [True, False, True]

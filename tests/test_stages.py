@@ -113,6 +113,7 @@ def test_the_report_reads_only_its_declared_inputs(demo_study, tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     report_html(Job(
         input={"table": "results/table.parquet", "bias": "results/bias.parquet", "truth": "results/bias_truth.parquet",
+               "judges": "results/bias_judges.parquet", "agreement": "results/judge_agreement.parquet",
                "judge_metrics": "results/judge/metrics.json", "confusion": "results/judge/confusion.png",
                "samples": named(r"results/generators/[^/]+/samples\.png"),
                "histories": named(r"results/search/[^/]+/[^/]+/history\.csv"),
@@ -120,6 +121,7 @@ def test_the_report_reads_only_its_declared_inputs(demo_study, tmp_path, monkeyp
                "clip_metrics": named(r"results/clip/metrics\.json"), "benchmarks": named(r"results/benchmarks/.*")},
         output={"html": "results/report/index.html", "effects": "results/report/figures/effects.png"},
         params={"study": config["study"], "seed": config["seed"], "classes": config["classes"], "bias": config["bias"],
+                "judges": sorted(config.get("judges", {})),
                 "samples_pattern": "results/generators/{generator}/samples.png",
                 "histories_pattern": "results/search/{generator}/{prompt}/history.csv"}))
     ours = (tmp_path / "results" / "report" / "index.html").read_text()

@@ -152,3 +152,23 @@ def test_a_second_judge_must_not_be_the_guiding_clip(demo, schema):
         validate_config(config, schema)
     config["judges"]["second"]["pretrained"] = "openai"
     validate_config(config, schema)
+
+
+def test_second_judge_ids_cannot_clash_with_columns_or_the_primary(demo, schema):
+    config = copy.deepcopy(demo)
+    judge = {"kind": "clip", "model": "clipgan-tiny", "train": {}}
+    config["judges"] = {"resnet18": judge}
+    with pytest.raises(ConfigError, match="judges.resnet18: the primary judge's name"):
+        validate_config(config, schema)
+    config["classes"] = ["sea_ice", "ice", "forest"]
+    config["judges"] = {"a": judge, "a_sea": judge}
+    with pytest.raises(ConfigError, match="the table would have two columns named prob_a_sea_ice"):
+        validate_config(config, schema)
+
+
+def test_a_quickgelu_variant_of_the_guiding_clip_is_the_guiding_clip(demo, schema):
+    config = copy.deepcopy(demo)
+    config["clip"] = {"model": "ViT-B-16", "pretrained": "openai"}
+    config["judges"] = {"second": {"kind": "clip", "model": "ViT-B-16-quickgelu", "pretrained": "openai"}}
+    with pytest.raises(ConfigError, match="judges.second: the same CLIP as clip"):
+        validate_config(config, schema)

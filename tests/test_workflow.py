@@ -220,6 +220,8 @@ def test_adding_a_generator_and_a_prompt_changes_no_existing_row(tiny_study, tmp
     assert after.predicted_clip_judge.isin(config_classes()).all()
     by_judge = pd.read_parquet(tmp_path / "grown" / "results" / "bias_judges.parquet")
     assert set(by_judge.judge) == {"clip_judge"} and set(by_judge.generator) == set(after.generator)
+    agreed = pd.read_parquet(tmp_path / "grown" / "results" / "judge_agreement.parquet")
+    assert len(agreed) == 2 * after.generator.nunique() and (agreed.agreement.between(0, 1)).all()
     shared = after.merge(before[keys], on=keys).sort_values(keys, ignore_index=True)
     pd.testing.assert_frame_equal(before.sort_values(keys, ignore_index=True), shared)
 

@@ -56,10 +56,10 @@ def _effect_cell(r: dict) -> str:
             f"{effect(r['log_odds_ratio_ci_high'])}]</td>")
 
 
-def _summary_table(bias: pd.DataFrame, fdr: float, ci: str = "95%", one_judge_only: set | None = None) -> str:
+def _summary_table(bias: pd.DataFrame, fdr: float, ci: str = "95%", flagged: dict | None = None) -> str:
     """One row per (generator, prompt, baseline): its headline class, or "no class stands out".
 
-    `one_judge_only`: (generator, prompt_id, baseline, class) of findings no second judge confirms (flagged)."""
+    `flagged`: {(generator, prompt_id, baseline, class): why} for findings the other judges do not confirm."""
     out = ["<table><tr><th>generator</th><th>prompt</th><th>against</th><th>headline class</th>"
            f"<th>guided [{ci} CI]</th><th>baseline [{ci} CI]</th><th>log odds ratio [{ci} CI]</th><th>q (class)</th>"
            "<th>detectable share</th><th>noise reaches</th><th>p (whole mix)</th><th>q (whole mix)</th></tr>"]
@@ -81,8 +81,8 @@ def _summary_table(bias: pd.DataFrame, fdr: float, ci: str = "95%", one_judge_on
             reach = f" ({'; '.join(notes)})" if notes else ""
             out.append(common + f"<td class='quiet' colspan='6'>no class stands out{reach}</td>" + tail)
             continue
-        flag = (" <span class='sig' title='no second judge makes this finding'>(one judge only)</span>"
-                if (r["generator"], r["prompt_id"], r["baseline"], r["class"]) in (one_judge_only or set()) else "")
+        why = (flagged or {}).get((r["generator"], r["prompt_id"], r["baseline"], r["class"]))
+        flag = f" <span class='sig'>({why})</span>" if why else ""
         out.append(common + f"<td><b>{html.escape(r['class'])}</b>{flag}</td>" + _share_cell(r, "guided")
                    + _share_cell(r, "baseline") + _effect_cell(r)
                    + f"<td class='sig'>{format_p(r['q_value'])}</td><td>{_share(r['detectable_share'])}</td>" + tail)
@@ -131,21 +131,22 @@ def _ground_truth_section(table: pd.DataFrame, bias: pd.DataFrame, truth: pd.Dat
     return "\n".join(out)
 
 
-def _judges_section(table: pd.DataFrame, findings: pd.DataFrame, judges: list[str], classes: list[str],
-                    primary: str, ci: str, confidence: float, seed: int, fdr: float) -> str:
+def _judges_section(agreed: pd.DataFrame, findings: pd.DataFrame, judges: list[str], primary: str, ci: str,
+                    fdr: float) -> str:
     """Second judges: agreement with the primary per generator and condition, and every finding under every
     judge; "" when there are none."""
-    from clipgan.judges import agreement
-
     if not judges:
         return ""
     out = [f"<h2>The judges compared</h2><p>Beside the primary judge ({html.escape(primary)}), "
-           f"{', '.join(html.escape(j) for j in judges)} labelled every image too (zero-shot CLIP, independent of the "
-           "guiding CLIP). Agreement is measured per condition: a search can find the images one judge gets wrong, "
-           "so guided images can disagree more than unguided ones.</p>",
+           f"{', '.join(html.escape(j) for j in judges)} labelled every image too (zero-shot CLIP with weights of "
+           "its own; one trained on the same captions as the guiding CLIP shares what that data taught it). "
+           "Agreement is measured per condition: a search can find the images one judge gets wrong, so guided "
+           "images can disagree more than unguided ones. Intervals resample restarts (a restart's images under "
+           "every prompt share its start); kappa depends on the class mix, so compare the share of same labels "
+           "between conditions first.</p>",
            f"<table><tr><th>generator</th><th>images</th><th>judge</th><th>same label [{ci} CI]</th>"
-           f"<th>Cohen's kappa [{ci} CI, bootstrap]</th></tr>"]
-    for r in agreement(table, judges, classes, confidence=confidence, seed=seed).to_dict("records"):
+           f"<th>Cohen's kappa [{ci} CI]</th></tr>"]
+    for r in agreed.to_dict("records"):
         kappa = "—" if pd.isna(r["kappa"]) else \
             f"{r['kappa']:.2f} [{r['kappa_ci_low']:.2f}, {r['kappa_ci_high']:.2f}]"
         out.append(f"<tr><td>{html.escape(r['generator'])}</td><td>{html.escape(r['condition'])}</td>"
@@ -158,7 +159,9 @@ def _judges_section(table: pd.DataFrame, findings: pd.DataFrame, judges: list[st
     order = [primary] + judges
     out.append("<p>Every finding (a class with q &lt; " f"{fdr}" ") under any judge, under each judge (guided count "
                "vs baseline count, q over that judge's own tests). <span class='sig'>Flagged</span>: a finding "
-               "that only one judge makes.</p><table><tr><th>generator</th><th>prompt</th><th>against</th>"
+               "that only one judge makes (the others' q is above the level: disagreement, or too few images to "
+               "tell), or one that another judge makes in the opposite direction.</p>"
+               "<table><tr><th>generator</th><th>prompt</th><th>against</th>"
                "<th>class</th>" + "".join(f"<th>{html.escape(j)}</th>" for j in order) + "<th>holds under</th></tr>")
     for key, frame in findings.groupby(["generator", "prompt_id", "baseline", "class"], sort=True):
         by = {r["judge"]: r for r in frame.to_dict("records")}
@@ -170,7 +173,8 @@ def _judges_section(table: pd.DataFrame, findings: pd.DataFrame, judges: list[st
                          f"<td{' class=sig' if r['holds'] else ''}>{int(r['count_guided'])}/{int(r['n_guided'])} vs "
                          f"{int(r['count_baseline'])}/{int(r['n_baseline'])}, q {format_p(r['q_value'])}</td>")
         n_hold = int(first["holding_judges"])
-        verdict = ("<span class='sig'>one judge only</span>" if bool(first["one_judge_only"])
+        verdict = ("<span class='sig'>contradicted</span>" if bool(first["contradicted"]) else
+                   "<span class='sig'>one judge only</span>" if bool(first["one_judge_only"])
                    else f"{n_hold} of {len(order)} judges")
         out.append(f"<tr><td>{html.escape(key[0])}</td><td>{html.escape(first['prompt'])}</td>"
                    f"<td>{html.escape(key[2])}</td><td>{html.escape(key[3])}</td>{''.join(cells)}<td>{verdict}</td></tr>")
@@ -202,7 +206,7 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
                  histories: dict[str, str], out_html: str, classes: list[str], title: str = "clipgan report",
                  timings: pd.DataFrame | None = None, clip_metrics: str = "", confusion: str = "",
                  seed: int | None = None, truth: str = "", fdr: float = 0.05,
-                 power: float = 0.8, confidence: float = 0.95, judges_bias: str = "",
+                 power: float = 0.8, confidence: float = 0.95, judges_bias: str = "", agreement: str = "",
                  judges: list[str] | None = None) -> None:
     out_dir = Path(out_html).parent
     fig_dir = out_dir / "figures"
@@ -225,8 +229,10 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
         from clipgan.judges import findings_across_judges
 
         findings = findings_across_judges(bias, read_table(judges_bias), table.judge.iloc[0], fdr)
-    flagged = set() if not len(findings) else set(map(tuple, findings[findings.one_judge_only][
-        ["generator", "prompt_id", "baseline", "class"]].drop_duplicates().to_numpy().tolist()))
+    flagged = {} if not len(findings) else {
+        tuple(r[k] for k in ("generator", "prompt_id", "baseline", "class")):
+            "contradicted by another judge" if r["contradicted"] else "one judge only"
+        for r in findings[findings.one_judge_only | findings.contradicted].to_dict("records")}
     parts.append(_summary_table(bias, fdr, ci, flagged))
     if len(findings):
         lone = findings[findings.one_judge_only & findings.holds]
@@ -254,8 +260,8 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
 
     if truth:
         parts.append(_ground_truth_section(table, bias, read_table(truth), classes, fig_dir, fdr, ci))
-    parts.append(_judges_section(table, findings, judges, classes, table.judge.iloc[0], ci, confidence,
-                                 seed or 0, fdr))
+    if judges:
+        parts.append(_judges_section(read_table(agreement), findings, judges, table.judge.iloc[0], ci, fdr))
 
     parts.append("<h2>Generators</h2><p>Random samples of each generator, as trained or imported.</p><div class='row'>")
     for generator, grid in sorted(sample_grids.items()):

@@ -91,6 +91,13 @@ def clean_objectives(F: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(F) | np.isposinf(F), WORST, F)
 
 
+def hinge_realism(F: np.ndarray, tau: float) -> np.ndarray:
+    """(..., 2) objectives (-CLIP, realism) with realism hinged at tau, max(realism - tau, 0): every point at
+    least as realistic as typical is equally realistic to the search (see runner.py)."""
+    F = np.asarray(F)
+    return np.stack([F[..., 0], np.maximum(F[..., 1] - tau, 0.0)], -1)
+
+
 class BatchedNSGA2:
     """R independent NSGA-II runs advanced together: ask() offspring, tell() their objectives.
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clipgan.search.nsga2 import clean_objectives, crowding_distances, nondominated_ranks
+from clipgan.search.nsga2 import clean_objectives, crowding_distances, hinge_realism, nondominated_ranks
 
 
 @dataclass
@@ -63,10 +63,7 @@ class PriorPool:
                              f"{restarts * pop_size} (or 0 for no pool)")
         slices = np.arange(restarts * per_restart).reshape(restarts, per_restart)
         F = np.stack([-scores[slices], self.realism[slices]], -1).astype(np.float64)  # (R, k, 2)
-        ranked = F.copy()
-        if hinge:
-            ranked[..., 1] = np.maximum(F[..., 1] - tau, 0.0)
-        ranked = clean_objectives(ranked)
+        ranked = clean_objectives(hinge_realism(F, tau) if hinge else F)
         rank = nondominated_ranks(ranked)
         crowding = crowding_distances(ranked, rank)
         index = np.broadcast_to(np.arange(per_restart), rank.shape)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from clipgan.search.nsga2 import BatchedNSGA2, Variation, clean_objectives
+from clipgan.search.nsga2 import BatchedNSGA2, Variation, clean_objectives, hinge_realism
 from clipgan.seeds import derive_seed
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ class PymooRestarts:
             # a fixed generation count, as the loop runs; pymoo's default criterion costs time every tell
             algorithm.setup(self.problem, termination=("n_gen", generations), seed=int(seed), verbose=False)
             self.algorithms.append(algorithm)
-        self._asked = []
+        self._asked = []  # the populations asked and not yet told
         self.active = np.ones(len(self.algorithms), bool)
 
     def ask(self) -> np.ndarray:
@@ -202,8 +202,12 @@ class PymooRestarts:
         for r, pop, F_r in zip(np.flatnonzero(self.active), self._asked, clean_objectives(F)):
             Evaluator().eval(StaticProblem(self.problem, F=F_r), pop)
             self.algorithms[r].tell(infills=pop)
+        self._asked = []
 
     def retire(self, restarts: np.ndarray) -> None:
+        """Stop advancing these restarts; only between a tell() and the next ask(), as `BatchedNSGA2.retire`."""
+        if self._asked:
+            raise RuntimeError("retire() between ask() and tell() would drop the asked offspring")
         self.active[restarts] = False
 
     def fronts(self) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -286,7 +290,7 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
         engines = [PymooRestarts(start[g], low, high, variation, seeds[g], cfg.generations) for g in groups]
 
     def hinged(F: np.ndarray) -> np.ndarray:
-        return np.stack([F[..., 0], np.maximum(F[..., 1] - tau, 0.0)], -1) if cfg.realism_hinge else F
+        return hinge_realism(F, tau) if cfg.realism_hinge else F
 
     def launch(engine):
         X = engine.ask()  # (active restarts of the lane, P, D)

@@ -104,24 +104,24 @@ def judge_classify(job: Job) -> None:
     classes = list(job.params.classes)
     if classes != list(judge.classes):
         raise ValueError(f"the judge in {job.input.judge} knows {judge.classes}, the study's classes are {classes}")
-    tables = [read_table(source) for source in sources]
-    images = [to_tensor_images(load_images(rows.image_path)) for rows in tables]
-    for rows, x in zip(tables, images):
-        probs = judge.probabilities(x)
+    second = []  # (id, model, tokenizer, templates), loaded once for all parts
+    for (judge_id, settings), path in zip(sorted(others.items()), weights):
+        model, tokenizer = load_clip(cfgs.clip_spec(settings, weights=path), device)
+        second.append((judge_id, model, tokenizer, tuple(settings.get("templates", DEFAULT_TEMPLATES))))
+    schema = image_schema(classes, sorted(others))
+    for part, source, target in zip(parts, sources, targets):  # one part's images in memory at a time
+        rows = read_table(source)
+        images = to_tensor_images(load_images(rows.image_path))
+        probs = judge.probabilities(images)
         for i, cls in enumerate(classes):
             rows[f"prob_{cls}"] = probs[:, i].astype(float)
         rows["predicted"] = [classes[i] for i in probs.argmax(1)]
         rows["judge"] = judge.cfg.arch
-    for (judge_id, settings), path in zip(sorted(others.items()), weights):
-        model, tokenizer = load_clip(cfgs.clip_spec(settings, weights=path), device)
-        templates = tuple(settings.get("templates", DEFAULT_TEMPLATES))
-        for rows, x in zip(tables, images):
-            probs = zero_shot_probabilities(model, tokenizer, x, classes, templates, device)
+        for judge_id, model, tokenizer, templates in second:
+            probs = zero_shot_probabilities(model, tokenizer, images, classes, templates, device)
             for i, cls in enumerate(classes):
                 rows[f"prob_{judge_id}_{cls}"] = probs[:, i].astype(float)
             rows[f"predicted_{judge_id}"] = [classes[i] for i in probs.argmax(1)]
-    schema = image_schema(classes, sorted(others))
-    for part, rows, target in zip(parts, tables, targets):
         write_table(rows, target, schema, job.provenance())
         agree = {j: f"{(rows.predicted == rows[f'predicted_{j}']).mean():.2f}" for j in sorted(others)}
         log.info("%s: classified %d images: %s%s", part, len(rows), rows.predicted.value_counts().to_dict(),

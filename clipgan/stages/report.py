@@ -23,14 +23,15 @@ def table_build(job: Job) -> None:
 def bias_compute(job: Job) -> None:
     """Class shares with exact intervals, odds ratios, tests and q-values per comparison; the same from the true
     classes of the generators that know them (output truth, empty when none does), and under each second judge's
-    labels (output judges, empty when there are none).
+    labels (output judges) with its agreement with the primary (output agreement; both empty without second
+    judges).
 
     input: table. params: bias, classes, seed, judges (second judges' ids)."""
     from clipgan import config as cfgs
     from clipgan.bias import bias_table, headlines
     from clipgan.groundtruth import truth_bias
-    from clipgan.judges import bias_by_judge
-    from clipgan.table import bias_schema, judge_bias_schema, read_table, write_table
+    from clipgan.judges import agreement, bias_by_judge
+    from clipgan.table import agreement_schema, bias_schema, judge_bias_schema, read_table, write_table
 
     settings = cfgs.bias_config(job.params.bias, job.params.seed)
     images = read_table(job.input.table)
@@ -42,6 +43,9 @@ def bias_compute(job: Job) -> None:
     others = bias_by_judge(images, job.params.judges, job.params.classes, settings)
     write_table(others if len(others) else pd.DataFrame(columns=judge_bias_schema().names), job.output.judges,
                 judge_bias_schema(), job.provenance())
+    agreed = agreement(images, job.params.judges, job.params.classes, confidence=settings.confidence,
+                       seed=settings.seed)
+    write_table(agreed, job.output.agreement, agreement_schema(), job.provenance())
     for row in headlines(bias).to_dict("records"):
         if row["class"] is None:
             log.info("%s / %s vs %s: no class stands out (omnibus p %.2g)", row["generator"], row["prompt_id"],
@@ -57,7 +61,8 @@ def bias_compute(job: Job) -> None:
 def report_html(job: Job) -> None:
     """The aggregated report with its figures.
 
-    input: table, bias, truth (bias from true classes), judges (bias under second judges), judge_metrics, confusion,
+    input: table, bias, truth (bias from true classes), judges (bias under second judges), agreement, judge_metrics,
+    confusion,
     samples, histories, images (the folders the table's image_path points into), clip_metrics (if trained),
     benchmarks. params: study, seed, classes, bias, judges (second judges' ids), samples_pattern, histories_pattern
     (how the files name their wildcards)."""
@@ -72,6 +77,6 @@ def report_html(job: Job) -> None:
     write_report(inp.table, inp.bias, inp.judge_metrics, samples, histories, job.output.html, list(p.classes),
                  title=f"clipgan · {p.study}", timings=read_benchmarks(sorted(inp.benchmarks)),
                  clip_metrics=job.optional_input("clip_metrics"), confusion=inp.confusion, seed=p.seed,
-                 truth=inp.truth, judges_bias=inp.judges, judges=list(p.judges),
+                 truth=inp.truth, judges_bias=inp.judges, agreement=inp.agreement, judges=list(p.judges),
                  fdr=settings.fdr, power=settings.power, confidence=settings.confidence)
     log.info("report written to %s", job.output.html)

@@ -46,7 +46,7 @@ def search_pool(job: Job) -> None:
     device."""
     from clipgan import config as cfgs
     from clipgan.clip import ClipScorer
-    from clipgan.search import draw_pool
+    from clipgan.search import SearchConfig, draw_pool
 
     generator, p = job.wildcards.generator, job.params
     device = job.device()
@@ -56,8 +56,8 @@ def search_pool(job: Job) -> None:
     seed = cfgs.generator_seed(p.seed, generator, "pool")
     t0 = time.perf_counter()
     with bar(p.pool_size, f"{generator} prior pool") as progress:
-        pool = draw_pool(gen, features, p.pool_size, seed, eval_batch=p.eval_batch, device=device,
-                         progress=progress.update)
+        pool = draw_pool(gen, features, p.pool_size, seed, eval_batch=p.eval_batch or SearchConfig().eval_batch,
+                         device=device, progress=progress.update)
     pool.save(job.output.pool)
     log.info("%d prior draws of %s in %.1f s: median realism %.4f", len(pool), generator, time.perf_counter() - t0,
              pool.typical_realism)
