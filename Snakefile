@@ -2,6 +2,8 @@
 #
 #   datasets -> generators (trained or imported) -> latent search per (generator, prompt)
 #            -> judge (scene classifier) -> classified images -> table -> bias -> report
+#                                                                  table -> audit page (a person labels a sample)
+#                                                  with its labels: bias -> audit-corrected findings -> report
 #
 # The full study:  snakemake --cores 8 --resources gpu=1
 # The demo study:  snakemake --cores 2 --directory demo
@@ -29,6 +31,7 @@ include: "rules/generators.smk"
 include: "rules/search.smk"
 include: "rules/judge.smk"
 include: "rules/report.smk"
+include: "rules/audit.smk"
 
 
 rule all:

@@ -10,6 +10,7 @@ import copy
 from dataclasses import fields
 from typing import Any
 
+from clipgan.audit import AuditConfig
 from clipgan.bias import BiasConfig
 from clipgan.judge import JudgeConfig
 from clipgan.clip import ClipSpec, ClipTrainConfig
@@ -89,6 +90,11 @@ def judge_config(judge: dict, classes: list[str], seed: int, weights: str = "") 
         return pick(JudgeConfig, settings, weights=weights, classes=list(classes), seed=seed)
     return pick(JudgeConfig, settings, weights=judge.get("weights", ""), weights_sha256=judge.get("sha256", ""),
                 trust_pickle=bool(judge.get("trust_pickle", False)), classes=list(classes), seed=seed)
+
+
+def audit_config(audit: dict | None) -> AuditConfig:
+    """`audit:` (every key optional)."""
+    return pick(AuditConfig, audit)
 
 
 def bias_config(bias: dict, seed: int) -> BiasConfig:

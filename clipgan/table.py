@@ -84,6 +84,63 @@ def judge_bias_schema() -> pa.Schema:
     return pa.schema([pa.field("judge", pa.string(), nullable=False)] + list(bias_schema()))
 
 
+def audit_sample_schema() -> pa.Schema:
+    """results/audit/sample.parquet: the images of the audit page (`clipgan.audit.audit_sample`), in page order."""
+    return pa.schema([
+        pa.field("image_id", pa.string(), nullable=False),  # what labels.csv names; a hash of image_path
+        pa.field("position", pa.int64(), nullable=False),  # place on the page
+        pa.field("generator", pa.string(), nullable=False),
+        pa.field("condition", pa.string(), nullable=False),
+        pa.field("prompt_id", pa.string(), nullable=False),  # "" for unguided images
+        pa.field("image_path", pa.string(), nullable=False),
+        pa.field("predicted", pa.string(), nullable=False),  # the primary judge's label
+        pa.field("true_class", pa.string()),  # where the generator knows it
+    ])
+
+
+def corrected_shares_schema() -> pa.Schema:
+    """results/audit/corrected_shares.parquet: per image set and answer (a class or "none"), the judge's share
+    beside the share corrected for the judge's error measured by the audit (`clipgan.audit.corrected_shares`)."""
+    return pa.schema([
+        pa.field("generator", pa.string(), nullable=False),
+        pa.field("prompt_id", pa.string(), nullable=False),
+        pa.field("condition", pa.string(), nullable=False),
+        pa.field("class", pa.string(), nullable=False),
+        pa.field("n", pa.int64(), nullable=False),  # images in the set
+        pa.field("n_audited", pa.int64(), nullable=False),  # audited images of its generator and condition
+        pa.field("judge_share", pa.float64(), nullable=False),
+        pa.field("corrected_share", pa.float64(), nullable=False),  # posterior median
+        pa.field("corrected_ci_low", pa.float64(), nullable=False),  # equal-tailed posterior interval
+        pa.field("corrected_ci_high", pa.float64(), nullable=False),
+    ])
+
+
+def corrected_findings_schema() -> pa.Schema:
+    """results/audit/corrected_findings.parquet: each per-class comparison, the judge's finding beside the
+    audit-corrected one (`clipgan.audit.corrected_findings`)."""
+    return pa.schema([
+        pa.field("generator", pa.string(), nullable=False),
+        pa.field("prompt_id", pa.string(), nullable=False),
+        pa.field("prompt", pa.string(), nullable=False),
+        pa.field("baseline", pa.string(), nullable=False),
+        pa.field("class", pa.string(), nullable=False),
+        pa.field("share_guided", pa.float64()),
+        pa.field("share_baseline", pa.float64()),
+        pa.field("log_odds_ratio", pa.float64()),
+        pa.field("q_value", pa.float64()),  # the study's (bias.parquet)
+        pa.field("finding", pa.bool_(), nullable=False),  # q_value < bias.fdr
+        pa.field("judge_q_value", pa.float64(), nullable=False),  # the posterior test on the judge's labels
+        pa.field("corrected_share_guided", pa.float64(), nullable=False),
+        pa.field("corrected_share_baseline", pa.float64(), nullable=False),
+        pa.field("corrected_difference", pa.float64(), nullable=False),  # true share, guided minus baseline
+        pa.field("corrected_difference_ci_low", pa.float64(), nullable=False),
+        pa.field("corrected_difference_ci_high", pa.float64(), nullable=False),
+        pa.field("corrected_q_value", pa.float64(), nullable=False),
+        pa.field("corrected_finding", pa.bool_(), nullable=False),
+        pa.field("changed", pa.bool_(), nullable=False),  # significance or sign differs from judge_q_value's
+    ])
+
+
 def bias_schema() -> pa.Schema:
     """Statistics in `clipgan.bias`; null where a class has no estimate (no image in either set, or every image)."""
     return pa.schema([

@@ -32,6 +32,12 @@ SAMPLES = "results/generators/{generator}/samples.png"
 HISTORY = "results/search/{generator}/{prompt}/history.csv"
 POOL = "results/search/{generator}/pool.npz"
 
+# the audit (audit:): its page reads only the sample size, so labelling does not redraw the sample
+AUDIT = config.get("audit", {})
+AUDIT_PAGE = {"n_per_generator": AUDIT.get("n_per_generator", 100)}
+AUDIT_LABELS = AUDIT.get("labels", "")
+AUDIT_CORRECTED = ["results/audit/corrected_shares.parquet", "results/audit/corrected_findings.parquet"]
+
 
 def _alternatives(ids):
     """A wildcard constraint that matches exactly these ids (none: matches nothing)."""
@@ -190,7 +196,7 @@ def benchmark_files():
     files += ["results/benchmarks/clip/train.tsv"] if CLIP_TRAINED else []
     files += expand("results/benchmarks/generators/{generator}.tsv", generator=TRAINED)
     files += expand("results/benchmarks/generators/{generator}_samples.tsv", generator=PRETRAINED)
-    files += expand("results/benchmarks/search/{generator}/pool.tsv", generator=[g for g in GENERATORS if has_pool(g)])
+    files += expand("results/benchmarks/pool/{generator}.tsv", generator=[g for g in GENERATORS if has_pool(g)])
     files += expand("results/benchmarks/search/{generator}/{prompt}.tsv", generator=GENERATORS, prompt=PROMPTS)
     files += expand("results/benchmarks/unguided/{generator}.tsv", generator=GENERATORS)
     files += ["results/benchmarks/judge/train.tsv"]
@@ -200,4 +206,4 @@ def benchmark_files():
 
 
 def get_final_output():
-    return ["results/report/index.html", "results/bias.parquet"]
+    return ["results/report/index.html", "results/bias.parquet", "results/audit/index.html"]

@@ -61,6 +61,8 @@ rule report_html:
         histories=expand(HISTORY, generator=GENERATORS, prompt=PROMPTS),
         images=image_folders(),
         clip_metrics=["results/clip/metrics.json"] if CLIP_TRAINED else [],
+        audit_shares=AUDIT_CORRECTED[:1] if AUDIT_LABELS else [],
+        audit_findings=AUDIT_CORRECTED[1:] if AUDIT_LABELS else [],
         benchmarks=benchmark_files(),
     output:
         html=report("results/report/index.html", category="Bias", caption="captions/report.rst"),

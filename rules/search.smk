@@ -17,9 +17,9 @@ rule search_pool:
         seed=config["seed"],
         device=DEVICE,
     log:
-        "logs/search/{generator}/pool.log",
+        "logs/pool/{generator}.log",
     benchmark:
-        "results/benchmarks/search/{generator}/pool.tsv"
+        "results/benchmarks/pool/{generator}.tsv"
     threads: 1
     resources:
         gpu=1,

@@ -169,13 +169,21 @@ def test_the_control_caption_is_as_likely_in_every_class(demo_study):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="one training run cannot tell a planted bias from an accidental one: the "
+                   "null's word finds glacier 22/24 vs 1/24 (q = 7e-9) on the nature GAN; replicates (issue 16) are "
+                   "the remedy, and this test should pass once a finding must replicate")
 def test_nothing_planted_nothing_found(tmp_path):
     """The null demo: the word is in 10% of the captions of every class, as common as each filler adjective. The
     pair that differs only in that word finds nothing against the control prompt, in either generator.
 
-    Until the prior pool and early stopping this failed (seed 7: nature glacier 17/24 vs 6/24, q = 0.03) and was a
-    strict expected failure; it now passes by a small margin (nature sea 12/24 vs 3/24, q = 0.054). One null run
-    passing is not a calibration (docs/architecture.md, "What one CLIP cannot tell"): replicates are."""
+    This has flipped with training noise alone. Before the prior pool and early stopping it failed (seed 7: nature
+    glacier 17/24 vs 6/24, q = 0.03); with them it passed by a small margin (sea 12/24 vs 3/24, q = 0.054); with the
+    DCGANs trained in channels-last layout (the same settings, float rounding apart, so another GAN) it fails again,
+    strongly: nature glacier 22/24 vs 1/24, lower bound +2.88, beyond the planted demo's own finding, and city
+    forest and sea 9/24 vs 0/24 (q = 0.007). The same CLIP's small accidental association of the word with a class
+    becomes a sure shift once a search maximises it, and which class depends on the GAN. With one CLIP and one GAN
+    the statistics are conditional on both (docs/architecture.md, "What one CLIP cannot tell"): replicates are the
+    calibration. Strict: the day this passes, it should become a plain test again."""
     def null(config):
         config["seed"] = 7
         config["synthetic"]["planted_bias"].update(probability=0.1, background_probability=0.1)
@@ -261,9 +269,10 @@ def assert_only_branch(jobs, generator: str, other: str, with_training: bool):
     n_prompts = len(yaml.safe_load((REPO / "demo" / "config.yaml").read_text())["prompts"])
     assert rules.count("search_latents") == n_prompts and rules.count("unguided_sample") == 1
     assert rules.count("judge_classify") == 1
-    assert {"table_build", "bias_compute", "report_html"} <= set(rules)
+    study_wide = {"table_build", "bias_compute", "report_html", "audit_page"}
+    assert study_wide <= set(rules)
     assert not {"data_prepare", "clip_train", "judge_train"} & set(rules)
-    assert all(generator in wc for rule, wc in jobs if rule not in {"table_build", "bias_compute", "report_html"})
+    assert all(generator in wc for rule, wc in jobs if rule not in study_wide)
 
 
 @pytest.mark.slow
@@ -312,7 +321,7 @@ def demo_counts() -> dict[str, int]:
     n_gen, n_prompt = len(config["generators"]), len(config["prompts"])
     return {"data_prepare": len(config["datasets"]), "clip_train": 1, "generator_train": n_gen,
             "judge_train": 1, "search_latents": n_gen * n_prompt, "unguided_sample": n_gen,
-            "judge_classify": n_gen, "table_build": 1, "bias_compute": 1, "report_html": 1,
+            "judge_classify": n_gen, "table_build": 1, "bias_compute": 1, "report_html": 1, "audit_page": 1,
             **({"search_pool": n_gen} if config["search"].get("pool_size") else {})}
 
 
@@ -340,7 +349,7 @@ def test_edits_rerun_exactly_the_jobs_that_read_them(demo_study, tmp_path):
         config["clip"]["train"]["epochs"] += 1
 
     guided = n_gen * (every["search_latents"] // n_gen)
-    downstream = {"table_build": 1, "bias_compute": 1, "report_html": 1}
+    downstream = {"table_build": 1, "bias_compute": 1, "report_html": 1, "audit_page": 1}
     pools = {"search_pool": every["search_pool"]} if "search_pool" in every else {}
     planned = plan_after_edit(demo_study, tmp_path / "clip", clip_epochs)
     assert counts(planned) == {"clip_train": 1, **pools, "search_latents": guided, "judge_classify": n_gen,
@@ -371,6 +380,51 @@ def test_edits_rerun_exactly_the_jobs_that_read_them(demo_study, tmp_path):
         config["bias"]["fdr"] = 0.1
 
     assert counts(plan_after_edit(demo_study, tmp_path / "fdr", fdr)) == {"bias_compute": 1, "report_html": 1}
+
+    def audit_size(config):
+        config["audit"] = {"n_per_generator": 40}
+
+    assert counts(plan_after_edit(demo_study, tmp_path / "audit", audit_size)) == {"audit_page": 1}
+
+
+@pytest.mark.slow
+def test_audit_labels_correct_the_demo_report(demo_study, tmp_path):
+    """The demo's audit page and sample; a labels file set in the config adds the corrected findings to the report
+    and reruns nothing else; a malformed one stops the run naming its row, and writes nothing."""
+    sample = pd.read_parquet(demo_study / "results" / "audit" / "sample.parquet")
+    n_gen = len(yaml.safe_load((demo_study / "config.yaml").read_text())["generators"])
+    assert len(sample) == 100 * n_gen and (demo_study / "results" / "audit" / "index.html").is_file()
+    assert sample.groupby(["generator", "condition"]).size().eq(50).all()
+
+    study = copy_study(demo_study, tmp_path / "study")
+    # a person who sees mountains where the judge says glacier, and nothing they can name in one image in ten
+    answers = ["mountain" if label == "glacier" else label for label in sample.predicted]
+    answers = ["none" if i % 10 == 0 else a for i, a in enumerate(answers)]
+    (study / "labels.csv").write_text("image_id,label\n" + "".join(f"{i},{a}\n" for i, a in
+                                                                 zip(sample.image_id, answers)))
+    config = yaml.safe_load((study / "config.yaml").read_text())
+    config["audit"] = {"labels": "labels.csv"}
+    (study / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    args = ("--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"))
+    planned = planned_jobs(snakemake("-n", *args).stdout)
+    assert sorted(rule for rule, _ in planned) == ["audit_correct", "report_html"], planned
+    out = snakemake(*args)
+    assert out.returncode == 0, out.stderr[-3000:]
+    findings = pd.read_parquet(study / "results" / "audit" / "corrected_findings.parquet")
+    shares = pd.read_parquet(study / "results" / "audit" / "corrected_shares.parquet")
+    assert len(findings) and set(shares["class"]) == set(config["classes"]) | {"none"}
+    glacier = shares[(shares["class"] == "glacier") & (shares.judge_share > 0.05)]
+    assert len(glacier) and (glacier.corrected_share < glacier.judge_share / 2).all()  # the person never says it
+    html = (study / "results" / "report" / "index.html").read_text()
+    assert "The judge, audited by a person" in html and "audit/index.html" in html
+
+    (study / "labels.csv").write_text(f"image_id,label\n{sample.image_id[0]},sea\n{sample.image_id[0]},forest\n")
+    for name in ("corrected_findings", "corrected_shares"):
+        (study / "results" / "audit" / f"{name}.parquet").unlink()
+    out = snakemake(*args)
+    assert out.returncode != 0
+    assert "row 3: image" in out.stdout + out.stderr + (study / "logs" / "audit" / "correct.log").read_text()
+    assert not list((study / "results" / "audit").glob("corrected_*"))
 
 
 @pytest.mark.slow
@@ -405,6 +459,16 @@ def test_prompt_texts_never_reach_paths(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "results/search/dcgan_nature/beautiful/search.parquet" in out.stdout
     assert "etc" not in out.stdout and "日本" not in out.stdout
+
+
+def test_a_prompt_may_be_called_pool(tmp_path):
+    """The prior pool's log and benchmark live apart from the searches': a prompt id "pool" collides with nothing."""
+    config = yaml.safe_load((REPO / "demo" / "config.yaml").read_text())
+    config["prompts"] = {"pool": "a landscape with a pool", "landscape": "a landscape"}
+    study = write_study(tmp_path, config)
+    out = snakemake("-n", "--cores", "1", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "logs/search/dcgan_nature/pool.log" in out.stdout and "logs/pool/dcgan_nature.log" in out.stdout
 
 
 def test_jobs_import_the_checkout_even_from_a_python_without_clipgan(tmp_path):

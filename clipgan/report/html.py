@@ -182,6 +182,60 @@ def _judges_section(agreed: pd.DataFrame, findings: pd.DataFrame, judges: list[s
     return "\n".join(out)
 
 
+def _audit_verdict(r: dict) -> str:
+    if not r["changed"]:
+        return "holds after correction" if r["corrected_finding"] else "no finding either way"
+    if r["corrected_finding"] and not r["finding"]:
+        return "<span class='sig'>appears after correction</span>"
+    if r["corrected_finding"]:
+        return "<span class='sig'>changes sign</span>"
+    return "<span class='sig'>does not survive correction</span>"
+
+
+def _audit_section(shares: pd.DataFrame, findings: pd.DataFrame, fdr: float, ci: str) -> str:
+    """The judge checked by a person (audit.labels): raw beside corrected, and the findings the correction changes."""
+    audited = shares.drop_duplicates(["generator", "condition"])
+    out = ["<h2>The judge, audited by a person</h2><p>A person labelled a sample of this study's own images on the "
+           "audit page, without knowing their condition: "
+           + ", ".join(f"{html.escape(r['generator'])} {html.escape(r['condition'])} {int(r['n_audited'])}"
+                       for r in audited.to_dict("records"))
+           + " images. From them, P(the person's answer | the judge's label) per generator and condition; each set's "
+           "true mix is its judge mix pushed through it. Intervals carry the audit sample's error as well as the "
+           f"images' ({ci} posterior intervals). To tell what the judge's error does from what the choice of test "
+           f"does, the verdict compares like with like: the same posterior test (q &lt; {fdr}, Benjamini-Hochberg) "
+           "on the judge's labels and on the corrected mix. It is less conservative than the summary's Fisher test, "
+           "whose q is shown in red where it makes a finding. <span class='sig'>Flagged</span>: the correction "
+           "changes the finding's significance or sign.</p>"]
+    shown = findings[findings.finding | findings.corrected_finding | findings.changed]
+    if not len(shown):
+        out.append(f"<p>No comparison has a finding (q &lt; {fdr}) before or after the correction.</p>")
+    else:
+        out.append("<table><tr><th>generator</th><th>prompt</th><th>against</th><th>class</th>"
+                   "<th>judge's shares</th><th>q (summary)</th><th>q (judge, posterior)</th><th>corrected shares</th>"
+                   f"<th>corrected difference [{ci}]</th><th>q (corrected)</th><th>verdict</th></tr>")
+        for r in shown.to_dict("records"):
+            out.append(
+                f"<tr><td>{html.escape(r['generator'])}</td><td>{html.escape(r['prompt'])}</td>"
+                f"<td>{html.escape(r['baseline'])}</td><td>{html.escape(r['class'])}</td>"
+                f"<td class='num'>{_share(r['share_guided'])} vs {_share(r['share_baseline'])}</td>"
+                f"<td class='num{' sig' if r['finding'] else ''}'>{format_p(r['q_value'])}</td>"
+                f"<td class='num'>{format_p(r['judge_q_value'])}</td>"
+                f"<td class='num'>{r['corrected_share_guided']:.2f} vs {r['corrected_share_baseline']:.2f}</td>"
+                f"<td class='num'>{r['corrected_difference']:+.2f} [{r['corrected_difference_ci_low']:+.2f}, "
+                f"{r['corrected_difference_ci_high']:+.2f}]</td><td class='num'>{format_p(r['corrected_q_value'])}"
+                f"</td><td>{_audit_verdict(r)}</td></tr>")
+        out.append("</table>")
+    out.append(f"<details><summary>Every set's shares, the judge's and corrected [{ci}]</summary><table><tr>"
+               "<th>generator</th><th>set</th><th>class</th><th>images</th><th>judge</th><th>corrected</th></tr>")
+    for r in shares.to_dict("records"):
+        out.append(f"<tr><td>{html.escape(r['generator'])}</td><td>{html.escape(r['prompt_id'] or 'unguided')}</td>"
+                   f"<td>{html.escape(r['class'])}</td><td class='num'>{int(r['n'])}</td>"
+                   f"<td class='num'>{r['judge_share']:.2f}</td><td class='num'>{r['corrected_share']:.2f} "
+                   f"[{r['corrected_ci_low']:.2f}, {r['corrected_ci_high']:.2f}]</td></tr>")
+    out.append("</table></details>")
+    return "\n".join(out)
+
+
 _SUMMARY_TEXT = """<p>For each generator and prompt, the class the CLIP-guided search favours over a baseline: the
 generator's own unguided samples, and the control prompt's guided images where a control is configured.
 <b>The headline rule:</b> among the classes whose q-value is below {fdr} (Benjamini-Hochberg over all {n_tests}
@@ -207,7 +261,7 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
                  timings: pd.DataFrame | None = None, clip_metrics: str = "", confusion: str = "",
                  seed: int | None = None, truth: str = "", fdr: float = 0.05,
                  power: float = 0.8, confidence: float = 0.95, judges_bias: str = "", agreement: str = "",
-                 judges: list[str] | None = None) -> None:
+                 judges: list[str] | None = None, audit_shares: str = "", audit_findings: str = "") -> None:
     out_dir = Path(out_html).parent
     fig_dir = out_dir / "figures"
     table, bias = read_table(table_path), read_table(bias_path)
@@ -233,6 +287,11 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
         tuple(r[k] for k in ("generator", "prompt_id", "baseline", "class")):
             "contradicted by another judge" if r["contradicted"] else "one judge only"
         for r in findings[findings.one_judge_only | findings.contradicted].to_dict("records")}
+    audit = read_table(audit_findings) if audit_findings else pd.DataFrame()
+    for r in (audit[audit.changed & (audit.finding | audit.corrected_finding)].to_dict("records") if len(audit)
+              else []):
+        key = tuple(r[k] for k in ("generator", "prompt_id", "baseline", "class"))
+        flagged[key] = "; ".join(filter(None, [flagged.get(key, ""), "changed by the audit's correction"]))
     parts.append(_summary_table(bias, fdr, ci, flagged))
     if len(findings):
         lone = findings[findings.one_judge_only & findings.holds]
@@ -258,6 +317,11 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
                      f"zero-shot accuracy on {clip['n_test']} held-out scenes: <b>{clip['zero_shot_accuracy']:.1%}</b>."
                      "</p>")
 
+    parts.append("<p class='note'>To check the judge on this study's own images, label a sample of them on the "
+                 "<a href='../audit/index.html'>audit page</a> and set <code>audit.labels</code> to the file it "
+                 "downloads: the report then shows every finding corrected for the judge's error.</p>")
+    if audit_findings:
+        parts.append(_audit_section(read_table(audit_shares), audit, fdr, ci))
     if truth:
         parts.append(_ground_truth_section(table, bias, read_table(truth), classes, fig_dir, fdr, ci))
     if judges:

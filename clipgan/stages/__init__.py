@@ -6,6 +6,7 @@
     search      search_latents, unguided_sample
     judge       judge_fetch, judge_train, judge_classify
     report      table_build, bias_compute, report_html
+    audit       audit_page, audit_correct
 
 Each stage takes a `Job`: what its rule declares (named inputs, outputs, params, wildcards, the
 log), under the same names. Every config value a stage reads is one of its rule's params and
@@ -23,7 +24,8 @@ from clipgan.stages.generators import generator_fetch, generator_samples, genera
 from clipgan.stages.search import search_latents, unguided_sample
 from clipgan.stages.judge import judge_classify, judge_fetch, judge_train
 from clipgan.stages.report import bias_compute, report_html, table_build
+from clipgan.stages.audit import audit_correct, audit_page
 
 __all__ = ["STAGES", "Job", "by_wildcards", "run", "data_prepare", "clip_fetch", "clip_train", "generator_fetch",
            "generator_samples", "generator_train", "search_latents", "unguided_sample", "judge_classify",
-           "judge_fetch", "judge_train", "bias_compute", "report_html", "table_build"]
+           "judge_fetch", "judge_train", "bias_compute", "report_html", "table_build", "audit_page", "audit_correct"]

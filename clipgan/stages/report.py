@@ -62,10 +62,10 @@ def report_html(job: Job) -> None:
     """The aggregated report with its figures.
 
     input: table, bias, truth (bias from true classes), judges (bias under second judges), agreement, judge_metrics,
-    confusion,
-    samples, histories, images (the folders the table's image_path points into), clip_metrics (if trained),
-    benchmarks. params: study, seed, classes, bias, judges (second judges' ids), samples_pattern, histories_pattern
-    (how the files name their wildcards)."""
+    confusion, samples, histories, images (the folders the table's image_path points into), clip_metrics (if
+    trained), audit_shares and audit_findings (with audit.labels), benchmarks.
+    params: study, seed, classes, bias, judges (second judges' ids), samples_pattern, histories_pattern (how the
+    files name their wildcards)."""
     from clipgan import config as cfgs
     from clipgan.report.html import read_benchmarks, write_report
 
@@ -78,5 +78,6 @@ def report_html(job: Job) -> None:
                  title=f"clipgan · {p.study}", timings=read_benchmarks(sorted(inp.benchmarks)),
                  clip_metrics=job.optional_input("clip_metrics"), confusion=inp.confusion, seed=p.seed,
                  truth=inp.truth, judges_bias=inp.judges, agreement=inp.agreement, judges=list(p.judges),
-                 fdr=settings.fdr, power=settings.power, confidence=settings.confidence)
+                 fdr=settings.fdr, power=settings.power, confidence=settings.confidence,
+                 audit_shares=job.optional_input("audit_shares"), audit_findings=job.optional_input("audit_findings"))
     log.info("report written to %s", job.output.html)
