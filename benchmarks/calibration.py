@@ -16,8 +16,10 @@ prompt, and prints:
     is the comparison's headline;
   - false findings: another class favoured with q < fdr in that comparison (when nothing is
     planted, any class with q < fdr, either way).
-Then one row per setting (detection rate, false-positive rate, mean shares) and a figure.
-Finished runs are kept under --out and not run again.
+Then one row per setting (detection rate, false-positive rate, mean shares); one row per setting with its
+seeds pooled as replicates (clipgan.replicates: random effects per class, the planted class's pooled effect,
+tau², prediction interval, the share of seeds that find it, and the classes whose pooled q is below the level);
+and a figure. Finished runs are kept under --out and not run again.
 """
 
 from __future__ import annotations
@@ -94,6 +96,39 @@ def read_run(folder: Path, config: dict, strength: float, seed: int, label: str)
     return rows
 
 
+def print_pooled(folders: dict[str, list]) -> None:
+    """The seeds of a setting as replicates (each retrains every model from its own seed): the planted prompt
+    against the control, pooled per class by clipgan.replicates (random effects), and the classes whose pooled
+    q-value is below the level: the false findings that survive pooling."""
+    from clipgan.replicates import pool_replicates
+
+    print("\n| planted probability | generator | replicates | planted class: pooled log odds ratio [95% CI] | tau² | "
+          "prediction interval | replicated in | q | pooled false findings |")
+    print("|---:|---|---:|---|---:|---|---:|---:|---|")
+    for label, members in folders.items():
+        frames, config = [], members[0][2]
+        control = config["bias"]["control_prompt"]
+        for seed, folder, _, _ in members:
+            bias = pd.read_parquet(folder / "results" / "bias.parquet")
+            frames.append(bias[bias.baseline == f"prompt:{control}"].assign(replicate=seed))
+        fdr = config["bias"].get("fdr", 0.05)
+        pooled = pool_replicates(pd.concat(frames, ignore_index=True), fdr=fdr)
+        planted_class = config["synthetic"]["planted_bias"]["class"]
+        nothing_planted = members[0][3] == config["synthetic"]["planted_bias"]["background_probability"]
+        for generator, frame in pooled.groupby("generator"):
+            frame = frame.set_index("class")
+            p = frame.loc[planted_class]
+            if p.replicates < 2:
+                print(f"| {label} | {generator} | {int(p.replicates)} | fewer than 2 replicates: nothing pooled "
+                      "| | | | | |")
+                continue
+            other = (frame.index != planted_class) & (frame.pooled_effect > 0)
+            false = frame[(frame.q_value < fdr) & (other | nothing_planted)]
+            print(f"| {label} | {generator} | {int(p.replicates)} | {fmt(p.pooled_effect)} [{fmt(p.pooled_ci_low)}, "
+                  f"{fmt(p.pooled_ci_high)}] | {p.tau2:.2f} | [{fmt(p.prediction_low)}, {fmt(p.prediction_high)}] | "
+                  f"{p.replicated_share:.0%} | {p.q_value:.2g} | {', '.join(false.index) or '—'} |")
+
+
 def figure(summary: pd.DataFrame, runs: pd.DataFrame, path: Path) -> None:
     import matplotlib
 
@@ -156,7 +191,7 @@ def main() -> None:
     settings = [(f"{s:g}" + (" (nothing planted)" if s == background else ""), s, None) for s in strengths]
     if args.common_null:
         settings.insert(1, (f"{args.common_null:g} everywhere (nothing planted)", args.common_null, args.common_null))
-    runs = []
+    runs, folders = [], {}
     for label, strength, background_override in settings:
         for seed in seeds:
             config = study_config(base, strength, seed, generators, overlay, background_override)
@@ -169,6 +204,7 @@ def main() -> None:
                 print(f"[run] {label}, seed {seed} ...", end=" ", flush=True)
                 print(f"{run_study(folder, config):.0f} s", flush=True)
             runs += read_run(folder, config, strength, seed, label)
+            folders.setdefault(label, []).append((seed, folder, config, strength))
     runs = pd.DataFrame(runs)
 
     print("\n| planted probability | seed | generator | planted class, planted prompt vs control | log odds ratio "
@@ -192,6 +228,7 @@ def main() -> None:
     for r in summary.to_dict("records"):
         print(f"| {r['setting']} | {r['runs']} | {r['planted_share']:.2f} | {r['control_share']:.2f} | "
               f"{r['detection_rate']:.2f} | {r['false_positive_rate']:.2f} |")
+    print_pooled(folders)
     path = args.figure or args.out / "calibration.png"
     figure(summary, runs, path)
     runs.to_csv(args.out / "calibration_runs.csv", index=False)

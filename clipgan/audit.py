@@ -6,12 +6,24 @@ scenes, not on generated images. The audit page (`results/audit/index.html`, wri
 (spread evenly over its prompts), in shuffled order and with nothing on screen that tells the condition. A person
 gives each image one of the study's classes or "none of these", and downloads `labels.csv` (image_id, label).
 
-With `audit.labels` set, the judge's error measured on that sample corrects the study's shares: for each generator
-and condition, P(true class | judge's label) is estimated from the audited images (a Dirichlet posterior per
-judge label, prior mass `audit.prior_mass` spread evenly over the answers), and a set's true mix is its judge mix
-pushed through that matrix. The set's own judge mix is uncertain too (Jeffreys' Dirichlet posterior), so the
-intervals carry both the audit sample's and the images' sampling error. A finding whose sign or significance
-changes under the correction is flagged.
+With `audit.labels` set, the judge's error measured on that sample corrects the study's shares. The model, per
+generator and condition: each image set (a prompt's guided images, or the unguided ones) has its own true mix
+over the classes and "none"; the judge gives an image of true answer t the label j with probability M[t, j], the
+same for every set of the condition, since its errors depend on what an image shows, not on which prompt made it.
+(P(true | judge label), the other way round, would not carry over: it depends on each set's mix, which is what
+the search changes.) The audited images give pairs (answer, label); every other image gives a label only. A Gibbs
+sampler draws the unlabelled images' true answers, the mixes and M in turn (`true_mix_draws`), so the intervals
+carry the audit sample's error and the images' sampling error together. A finding whose sign or significance the
+correction changes, by more than the audit's own uncertainty, is flagged (`corrected_findings`).
+
+Priors: `prior_mass` (default 3.5, Jeffreys' 0.5 per answer) spread evenly over the answers of each mix and over
+the labels of each row of M; the judge's own label mixes, which the tests compare against, get the same 0.5 per
+class. In simulations at 24 images per set, with a judge that calls 30% of mountains glacier and an audit of 100
+images per generator, the 95% intervals covered the true shares in 96-97% of studies, whether the prompts share one
+mix or not; classes of share 0.05 to 0.5 in 93-100%, a share of 0.6 to 0.75 in 84-90% (the prior pulls large
+shares down). A smaller prior covers large shares better and small ones worse (mass 1: a share of 0.08 in 81%),
+and its posterior tail probabilities, read as p-values, gave false findings in 8-22% of studies with no bias,
+against 2-5% with this one.
 """
 
 from __future__ import annotations
@@ -36,7 +48,7 @@ SAMPLE_COLUMNS = ["image_id", "position", "generator", "condition", "prompt_id",
 class AuditConfig:
     n_per_generator: int = 100  # images to label per generator: half unguided, half guided
     labels: str = ""  # a labels.csv downloaded from the audit page; empty: no correction
-    prior_mass: float = 1.0  # Dirichlet prior of each judge label's answers, spread evenly over them
+    prior_mass: float = 3.5  # Dirichlet prior mass of each set's mix and each row of the judge's errors (Jeffreys)
     draws: int = 4000  # posterior draws behind each interval
     confidence: float = 0.95
 
@@ -129,25 +141,49 @@ def audited(sample: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
     return sample.merge(labels[["image_id", "label"]], on="image_id", how="inner")
 
 
-def answer_given_judge(pairs: pd.DataFrame, classes: Sequence[str], prior_mass: float, draws: int,
-                       rng: np.random.Generator) -> np.ndarray:
-    """(draws, C, C + 1) posterior draws of P(the person's answer | the judge's label) from audited pairs
-    (`predicted`, `label`): one Dirichlet per judge label, prior mass spread evenly over the answers. A judge label
-    with no audited image keeps its prior: any answer, and a wide interval wherever it matters."""
-    answers = list(classes) + [NONE_LABEL]
-    counts = np.zeros((len(classes), len(answers)))
-    for judge_label, answer in zip(pairs.predicted, pairs.label):
-        counts[classes.index(judge_label), answers.index(answer)] += 1
-    alpha = counts + prior_mass / len(answers)
-    return np.stack([rng.dirichlet(alpha[c], size=draws) for c in range(len(classes))], axis=1)
+def _dirichlet_rows(rng: np.random.Generator, alpha: np.ndarray) -> np.ndarray:
+    """One Dirichlet draw per row of `alpha` (..., K), through normalised gamma draws."""
+    g = rng.gamma(alpha)
+    return g / g.sum(axis=-1, keepdims=True)
 
 
-def set_mix_draws(predicted: Sequence[str], classes: Sequence[str], draws: int, rng: np.random.Generator) -> np.ndarray:
-    """(draws, C) posterior draws of the judge's label mix of the process behind a set of images: Jeffreys' prior
-    (0.5 per class), whose intervals hold their coverage at small counts (a smaller prior mass does not: at 24 images
-    a class of true share 0.08 was covered 83% of the time with 1/6 per class)."""
+def true_mix_draws(unaudited: np.ndarray, audited_pairs: np.ndarray, cfg: AuditConfig,
+                   rng: np.random.Generator, burn_in: int = 300) -> np.ndarray:
+    """Posterior draws of the true mixes of one generator's image sets in one condition, (draws, S, K).
+
+    unaudited: (S, C) the judge's label counts of each set's images nobody labelled; audited_pairs: (S, K, C) the
+    audited images of each set by the person's answer (K: the classes and "none") and the judge's label (C).
+    The model: each set s has its own true mix pi_s (K); the judge labels an image of true answer t with label j
+    with probability M[t, j], the same for every set of the condition (its errors depend on what an image is, not
+    on which prompt made it). A Gibbs sampler with the unlabelled images' true answers as latent data: draw them
+    given pi and M, then pi_s and each row of M from their Dirichlet posteriors. Priors: `cfg.prior_mass` spread
+    evenly over the answers of each pi_s and over the labels of each row of M."""
+    n_sets, n_answers, n_labels = audited_pairs.shape
+    alpha_pi, alpha_m = cfg.prior_mass / n_answers, cfg.prior_mass / n_labels
+    known_true = audited_pairs.sum(axis=2)  # (S, K)
+    known_confusion = audited_pairs.sum(axis=0)  # (K, C)
+    pi = _dirichlet_rows(rng, np.full((n_sets, n_answers), 1.0) + known_true)
+    m = _dirichlet_rows(rng, np.full((n_answers, n_labels), alpha_m) + known_confusion + 4 * np.eye(n_answers,
+                                                                                                  n_labels))
+    out = np.empty((cfg.draws, n_sets, n_answers))
+    counts = unaudited.astype(np.int64)
+    for step in range(burn_in + cfg.draws):
+        weights = pi[:, None, :] * m.T[None, :, :]  # (S, C, K): P(true answer | set, judge label), unnormalised
+        weights /= weights.sum(axis=2, keepdims=True)
+        latent = rng.multinomial(counts, weights)  # (S, C, K)
+        pi = _dirichlet_rows(rng, alpha_pi + known_true + latent.sum(axis=1))
+        m = _dirichlet_rows(rng, alpha_m + known_confusion + latent.sum(axis=0).T)
+        if step >= burn_in:
+            out[step - burn_in] = pi
+    return out
+
+
+def set_mix_draws(predicted: Sequence[str], classes: Sequence[str], draws: int, prior_mass: float,
+                  rng: np.random.Generator) -> np.ndarray:
+    """(draws, C) posterior draws of the judge's label mix of the process behind a set of images (the same prior as
+    the true mixes', so a comparison of the two tells the judge's error, not the priors)."""
     counts = pd.Series(list(predicted)).value_counts().reindex(list(classes), fill_value=0).to_numpy(float)
-    return rng.dirichlet(counts + 0.5, size=draws)
+    return rng.dirichlet(counts + prior_mass / (len(classes) + 1), size=draws)
 
 
 @dataclass
@@ -160,21 +196,32 @@ class SetDraws:
 def corrected_mixes(table: pd.DataFrame, pairs: pd.DataFrame, classes: Sequence[str], cfg: AuditConfig,
                     seed: int) -> dict[tuple[str, str], SetDraws]:
     """Per image set (generator, prompt_id; "" for unguided) whose condition has audited images: posterior draws of
-    its judge-label mix and of its true mix over the classes and "none" (the same draws pushed through the judge's
-    measured error). Sets of one generator and condition share their draws of the error, so a comparison between
-    them carries its uncertainty once."""
+    its judge-label mix and of its true mix over the classes and "none" (`true_mix_draws`). Sets of one generator
+    and condition are drawn jointly, so a comparison between them carries the uncertainty of the judge's error
+    once."""
     classes = list(classes)
+    answers = classes + [NONE_LABEL]
     mixes = {}
     for (generator, condition), frame in table.groupby(["generator", "condition"], sort=True):
         audit = pairs[(pairs.generator == generator) & (pairs.condition == condition)]
         if not len(audit):
             continue
-        error = answer_given_judge(audit, classes, cfg.prior_mass, cfg.draws,
-                                   np.random.default_rng(derive_seed(seed, "audit", "error", generator, condition)))
-        for prompt_id, images in frame.groupby("prompt_id", sort=True):
-            rng = np.random.default_rng(derive_seed(seed, "audit", "mix", generator, prompt_id or "unguided"))
-            mix = set_mix_draws(images.predicted, classes, cfg.draws, rng)
-            mixes[(generator, prompt_id)] = SetDraws(mix, np.einsum("dc,dck->dk", mix, error))
+        set_ids = sorted(set(frame.prompt_id))
+        unaudited = np.zeros((len(set_ids), len(classes)), np.int64)
+        audited_pairs = np.zeros((len(set_ids), len(answers), len(classes)), np.int64)
+        labelled = set(audit.image_path)
+        for i, prompt_id in enumerate(set_ids):
+            images = frame[(frame.prompt_id == prompt_id) & ~frame.image_path.isin(labelled)]
+            unaudited[i] = images.predicted.value_counts().reindex(classes, fill_value=0).to_numpy()
+            for judge_label, answer in zip(*audit.loc[audit.prompt_id == prompt_id, ["predicted", "label"]].T.values):
+                audited_pairs[i, answers.index(answer), classes.index(judge_label)] += 1
+        rng = np.random.default_rng(derive_seed(seed, "audit", "truth", generator, condition))
+        truth = true_mix_draws(unaudited, audited_pairs, cfg, rng)
+        for i, prompt_id in enumerate(set_ids):
+            judge_rng = np.random.default_rng(derive_seed(seed, "audit", "mix", generator, prompt_id or "unguided"))
+            judged = set_mix_draws(frame.loc[frame.prompt_id == prompt_id, "predicted"], classes, cfg.draws,
+                                   cfg.prior_mass, judge_rng)
+            mixes[(generator, prompt_id)] = SetDraws(judged, truth[:, i, :])
     return mixes
 
 
@@ -205,7 +252,8 @@ def corrected_shares(table: pd.DataFrame, pairs: pd.DataFrame, classes: Sequence
 
 
 def _tail_p(difference: np.ndarray) -> float:
-    """Two-sided posterior tail probability of a difference: twice the smaller tail, at least 1 / (draws + 1)."""
+    """Two-sided posterior tail probability of a difference: twice the smaller tail, at least 1 / (draws + 1) (so
+    `audit.draws` bounds how small a p-value can be: 4000 draws reach 2.5e-4)."""
     tail = min((difference <= 0).sum(), (difference >= 0).sum())
     return min(1.0, max(2 * tail, 1) / (len(difference) + 1))
 
@@ -220,7 +268,10 @@ def corrected_findings(bias: pd.DataFrame, mixes: dict[tuple[str, str], SetDraws
     the judge's labels as they are (`judge_q_value`) and from the corrected mixes (`corrected_q_value`); each
     q-value is Benjamini-Hochberg over these rows of a two-sided posterior tail probability. (Fisher's exact test
     is the more conservative of the two, so comparing its q with a posterior's would flag differences of method.)
-    `changed` marks a row whose significance or sign differs between the judge's labels and the corrected mix."""
+    `change` says what the correction does to the finding: "lost", "gained" or "reversed" where its significance or
+    sign differs and the correction moved the difference credibly (the interval of corrected minus judged
+    difference excludes 0; otherwise the audit's own uncertainty alone can tip a row near the level), else "".
+    `changed` is `change != ""`."""
     from scipy.stats import false_discovery_control
 
     rows = []
@@ -233,6 +284,7 @@ def corrected_findings(bias: pd.DataFrame, mixes: dict[tuple[str, str], SetDraws
         judge_difference = guided.judge[:, k] - base.judge[:, k]
         difference = guided.corrected[:, k] - base.corrected[:, k]
         mid, low, high = _interval(difference, confidence)
+        _, shift_low, shift_high = _interval(difference - judge_difference, confidence)
         rows.append({**{key: r[key] for key in ("generator", "prompt_id", "prompt", "baseline", "class", "share_guided",
                                                  "share_baseline", "log_odds_ratio", "q_value")},
                      "corrected_share_guided": float(np.median(guided.corrected[:, k])),
@@ -240,7 +292,8 @@ def corrected_findings(bias: pd.DataFrame, mixes: dict[tuple[str, str], SetDraws
                      "corrected_difference": mid, "corrected_difference_ci_low": low,
                      "corrected_difference_ci_high": high, "judge_p_value": _tail_p(judge_difference),
                      "corrected_p_value": _tail_p(difference),
-                     "judge_sign": float(np.sign(np.median(judge_difference)))})
+                     "judge_sign": float(np.sign(np.median(judge_difference))),
+                     "credible_shift": bool(shift_low > 0 or shift_high < 0)})
     out = pd.DataFrame(rows)
     if not len(out):
         return pd.DataFrame(columns=list(FINDINGS_COLUMNS))
@@ -248,13 +301,16 @@ def corrected_findings(bias: pd.DataFrame, mixes: dict[tuple[str, str], SetDraws
     out["corrected_q_value"] = false_discovery_control(out.corrected_p_value.to_numpy(), method="bh")
     judged, corrected = out.judge_q_value.to_numpy() < fdr, out.corrected_q_value.to_numpy() < fdr
     flipped = out.judge_sign.to_numpy() != np.sign(out.corrected_difference.to_numpy())
+    shifted = out.credible_shift.to_numpy()
     out["finding"] = out.q_value.fillna(1.0).to_numpy() < fdr
     out["corrected_finding"] = corrected
-    out["changed"] = (judged != corrected) | (judged & corrected & flipped)
+    out["change"] = np.select([shifted & judged & corrected & flipped, shifted & judged & ~corrected,
+                               shifted & ~judged & corrected], ["reversed", "lost", "gained"], "")
+    out["changed"] = out.change != ""
     return out[list(FINDINGS_COLUMNS)]
 
 
 FINDINGS_COLUMNS = ("generator", "prompt_id", "prompt", "baseline", "class", "share_guided", "share_baseline",
                     "log_odds_ratio", "q_value", "finding", "judge_q_value", "corrected_share_guided",
                     "corrected_share_baseline", "corrected_difference", "corrected_difference_ci_low",
-                    "corrected_difference_ci_high", "corrected_q_value", "corrected_finding", "changed")
+                    "corrected_difference_ci_high", "corrected_q_value", "corrected_finding", "change", "changed")

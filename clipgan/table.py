@@ -137,7 +137,8 @@ def corrected_findings_schema() -> pa.Schema:
         pa.field("corrected_difference_ci_high", pa.float64(), nullable=False),
         pa.field("corrected_q_value", pa.float64(), nullable=False),
         pa.field("corrected_finding", pa.bool_(), nullable=False),
-        pa.field("changed", pa.bool_(), nullable=False),  # significance or sign differs from judge_q_value's
+        pa.field("change", pa.string(), nullable=False),  # "lost", "gained", "reversed" or "" (see clipgan.audit)
+        pa.field("changed", pa.bool_(), nullable=False),  # change != ""
     ])
 
 

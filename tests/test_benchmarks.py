@@ -64,3 +64,36 @@ def test_calibration_sweeps_the_planted_strength(tmp_path):
     assert re.search(r"^\| 0\.8 \| 1 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|$", table, re.M), table
     assert (tmp_path / "calibration" / "calibration.png").is_file()
     assert re.fullmatch(r"false_positive_rate_nothing_planted=[\d.]+ detection_rate_strongest=[\d.]+", lines[-1])
+
+
+def test_calibration_pools_a_settings_seeds_as_replicates(tmp_path, capsys):
+    """The pooled table of calibration.py from three seeds' bias tables (no pipeline run: their files only)."""
+    import importlib.util
+
+    import numpy as np
+    import pandas as pd
+
+    spec = importlib.util.spec_from_file_location("calibration", REPO / "benchmarks" / "calibration.py")
+    calibration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(calibration)
+    config = {"bias": {"control_prompt": "landscape", "fdr": 0.05},
+              "synthetic": {"planted_bias": {"class": "mountain", "background_probability": 0.01}}}
+    members = []
+    for seed, (mountain, sea) in enumerate([(20, 2), (22, 1), (18, 3)]):
+        rows = []
+        for cls, (guided, control) in {"mountain": (mountain, 1), "sea": (sea, 6), "forest": (24 - mountain - sea, 17)
+                                       }.items():
+            rows.append({"generator": "dcgan_nature", "prompt_id": "beautiful", "prompt": "a beautiful landscape",
+                         "baseline": "prompt:landscape", "class": cls, "count_guided": guided, "n_guided": 24,
+                         "count_baseline": control, "n_baseline": 24, "q_value": 1e-4,
+                         "log_odds_ratio": np.log((guided + .5) * (24.5 - control))
+                         - np.log((24.5 - guided) * (control + .5))})
+        folder = tmp_path / f"seed{seed}"
+        (folder / "results").mkdir(parents=True)
+        pd.DataFrame(rows).to_parquet(folder / "results" / "bias.parquet")
+        members.append((seed, folder, config, 0.8))
+    calibration.print_pooled({"0.8": members})
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| 0.8 |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1:3] == ["dcgan_nature", "3"] and cells[3].startswith("+") and cells[6] == "100%", cells
+    assert float(cells[7]) < 0.05 and cells[8] == "—", cells  # mountain pooled; no other class favoured

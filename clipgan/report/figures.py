@@ -98,6 +98,33 @@ def share_bars(rows: pd.DataFrame, path: str, title: str = "", baseline_label: s
     plt.close(fig)
 
 
+def audit_shares(shares: pd.DataFrame, path: str, confidence: str = "95%") -> None:
+    """The judge's share (grey) beside the audit-corrected share (red, with its interval) of every class and "none",
+    one panel per (generator, image set); `shares` as clipgan.audit.corrected_shares writes it."""
+    panels = list(shares.groupby(["generator", "prompt_id"], sort=True))
+    ncol = min(len(panels), 5)
+    nrow = -(-len(panels) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.3 * ncol, 0.25 * 7 * nrow + 0.9), sharex=True, sharey=True,
+                             squeeze=False)
+    for ax, ((generator, prompt_id), frame) in zip(axes.flat, panels):
+        y = np.arange(len(frame))[::-1]
+        ax.hlines(y, frame.corrected_ci_low, frame.corrected_ci_high, color="#b00020", linewidth=1.2)
+        ax.plot(frame.corrected_share, y, "o", color="#b00020", markersize=3.5, label="corrected")
+        ax.plot(frame.judge_share, y, "D", color="#777777", markersize=3, label="judge", alpha=0.8)
+        ax.set_yticks(y, list(frame["class"]), fontsize=7)
+        ax.set_title(f"{generator}\n{prompt_id or 'unguided'} (n={int(frame.n.iloc[0])})", fontsize=7)
+        ax.set_xlim(-0.02, 1.02)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(axis="x", linewidth=0.3, alpha=0.5)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=6, frameon=False, loc="lower right")
+    fig.supxlabel(f"share of the set's images (corrected: {confidence} posterior interval)", fontsize=7)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=120)
+    plt.close(fig)
+
+
 def format_effect(value: float) -> str:
     """A log odds ratio for a reader: signed, infinite ones as ±∞, none as —."""
     if value is None or np.isnan(value):

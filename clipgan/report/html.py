@@ -183,29 +183,32 @@ def _judges_section(agreed: pd.DataFrame, findings: pd.DataFrame, judges: list[s
 
 
 def _audit_verdict(r: dict) -> str:
-    if not r["changed"]:
-        return "holds after correction" if r["corrected_finding"] else "no finding either way"
-    if r["corrected_finding"] and not r["finding"]:
-        return "<span class='sig'>appears after correction</span>"
+    flagged = {"lost": "lost: the judge's error made it", "gained": "gained: the judge's error hid it",
+               "reversed": "reversed by the correction"}
+    if r["changed"]:
+        return f"<span class='sig'>{flagged[r['change']]}</span>"
     if r["corrected_finding"]:
-        return "<span class='sig'>changes sign</span>"
-    return "<span class='sig'>does not survive correction</span>"
+        return "holds after correction"
+    return "no credible change (near the level either way)"
 
 
-def _audit_section(shares: pd.DataFrame, findings: pd.DataFrame, fdr: float, ci: str) -> str:
+def _audit_section(shares: pd.DataFrame, findings: pd.DataFrame, fdr: float, ci: str, fig_dir: Path) -> str:
     """The judge checked by a person (audit.labels): raw beside corrected, and the findings the correction changes."""
     audited = shares.drop_duplicates(["generator", "condition"])
     out = ["<h2>The judge, audited by a person</h2><p>A person labelled a sample of this study's own images on the "
            "audit page, without knowing their condition: "
            + ", ".join(f"{html.escape(r['generator'])} {html.escape(r['condition'])} {int(r['n_audited'])}"
                        for r in audited.to_dict("records"))
-           + " images. From them, P(the person's answer | the judge's label) per generator and condition; each set's "
-           "true mix is its judge mix pushed through it. Intervals carry the audit sample's error as well as the "
+           + " images. From them, how often the judge gives each label to an image of each true class, per generator "
+           "and condition (the same for every prompt's images); each set's true mix is estimated from its labelled "
+           "images and the judge's labels of the rest (a Bayesian model, clipgan/audit.py). Intervals carry the "
+           "audit sample's error as well as the "
            f"images' ({ci} posterior intervals). To tell what the judge's error does from what the choice of test "
            f"does, the verdict compares like with like: the same posterior test (q &lt; {fdr}, Benjamini-Hochberg) "
            "on the judge's labels and on the corrected mix. It is less conservative than the summary's Fisher test, "
            "whose q is shown in red where it makes a finding. <span class='sig'>Flagged</span>: the correction "
-           "changes the finding's significance or sign.</p>"]
+           "changes the finding's significance or sign, and moves the difference by more than the audit's own "
+           "uncertainty (the interval of corrected minus judged difference excludes 0).</p>"]
     shown = findings[findings.finding | findings.corrected_finding | findings.changed]
     if not len(shown):
         out.append(f"<p>No comparison has a finding (q &lt; {fdr}) before or after the correction.</p>")
@@ -225,6 +228,9 @@ def _audit_section(shares: pd.DataFrame, findings: pd.DataFrame, fdr: float, ci:
                 f"{r['corrected_difference_ci_high']:+.2f}]</td><td class='num'>{format_p(r['corrected_q_value'])}"
                 f"</td><td>{_audit_verdict(r)}</td></tr>")
         out.append("</table>")
+    figures.audit_shares(shares, str(fig_dir / "audit_shares.png"), ci)
+    out.append("<p><img src='figures/audit_shares.png' alt='the judge's and the corrected share of every class, "
+               "per image set'></p>")
     out.append(f"<details><summary>Every set's shares, the judge's and corrected [{ci}]</summary><table><tr>"
                "<th>generator</th><th>set</th><th>class</th><th>images</th><th>judge</th><th>corrected</th></tr>")
     for r in shares.to_dict("records"):
@@ -321,7 +327,7 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
                  "<a href='../audit/index.html'>audit page</a> and set <code>audit.labels</code> to the file it "
                  "downloads: the report then shows every finding corrected for the judge's error.</p>")
     if audit_findings:
-        parts.append(_audit_section(read_table(audit_shares), audit, fdr, ci))
+        parts.append(_audit_section(read_table(audit_shares), audit, fdr, ci, fig_dir))
     if truth:
         parts.append(_ground_truth_section(table, bias, read_table(truth), classes, fig_dir, fdr, ci))
     if judges:
