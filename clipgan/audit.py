@@ -19,11 +19,11 @@ correction changes, by more than the audit's own uncertainty, is flagged (`corre
 Priors: `prior_mass` (default 3.5, Jeffreys' 0.5 per answer) spread evenly over the answers of each mix and over
 the labels of each row of M; the judge's own label mixes, which the tests compare against, get the same 0.5 per
 class. In simulations at 24 images per set, with a judge that calls 30% of mountains glacier and an audit of 100
-images per generator, the 95% intervals covered the true shares in 96-97% of studies, whether the prompts share one
+images per generator, 97-98% of the 95% intervals covered the true shares, whether the prompts share one
 mix or not; classes of share 0.05 to 0.5 in 93-100%, a share of 0.6 to 0.75 in 84-90% (the prior pulls large
 shares down). A smaller prior covers large shares better and small ones worse (mass 1: a share of 0.08 in 81%),
-and its posterior tail probabilities, read as p-values, gave false findings in 8-22% of studies with no bias,
-against 2-5% with this one.
+and its posterior tail probabilities, read as p-values, are too liberal (mass 2: a false finding in 8-12% of
+studies with no bias, against 2-8% with this one).
 """
 
 from __future__ import annotations
