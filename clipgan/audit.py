@@ -232,12 +232,14 @@ def _interval(draws: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndar
 
 
 def corrected_shares(table: pd.DataFrame, pairs: pd.DataFrame, classes: Sequence[str], cfg: AuditConfig,
-                     seed: int) -> pd.DataFrame:
+                     seed: int, mixes: dict[tuple[str, str], SetDraws] | None = None) -> pd.DataFrame:
     """One row per (generator, prompt_id, answer): the judge's share beside the audit-corrected share with its
-    interval (posterior median and equal-tailed interval)."""
+    interval (posterior median and equal-tailed interval). `mixes`: corrected_mixes' result, if already drawn."""
     answers = list(classes) + [NONE_LABEL]
     rows = []
-    for (generator, prompt_id), set_draws in corrected_mixes(table, pairs, classes, cfg, seed).items():
+    if mixes is None:
+        mixes = corrected_mixes(table, pairs, classes, cfg, seed)
+    for (generator, prompt_id), set_draws in mixes.items():
         images = table[(table.generator == generator) & (table.prompt_id == prompt_id)]
         condition = images.condition.iloc[0]
         n_audited = int(((pairs.generator == generator) & (pairs.condition == condition)).sum())

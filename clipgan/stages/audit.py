@@ -49,8 +49,8 @@ def audit_correct(job: Job) -> None:
     pairs = audited(sample, labels)
     log.info("%d of %d audit images labelled; the person agrees with the judge on %d", len(pairs), len(sample),
              int((pairs.label == pairs.predicted).sum()))
-    shares = corrected_shares(images, pairs, p.classes, settings, p.seed)
-    mixes = corrected_mixes(images, pairs, p.classes, settings, p.seed)
+    mixes = corrected_mixes(images, pairs, p.classes, settings, p.seed)  # the Gibbs sampler, once for both tables
+    shares = corrected_shares(images, pairs, p.classes, settings, p.seed, mixes)
     findings = corrected_findings(read_table(job.input.bias), mixes, p.classes, bias_settings.fdr,
                                   settings.confidence)
     write_table(shares, job.output.shares, corrected_shares_schema(), job.provenance())
