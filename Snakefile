@@ -4,6 +4,8 @@
 #            -> judge (scene classifier) -> classified images -> table -> bias -> report
 #                                                                  table -> audit page (a person labels a sample)
 #                                                  with its labels: bias -> audit-corrected findings -> report
+# With replicates: N > 1, everything trained and searched runs once per replicate (results/replicates/r1 ...);
+#                  the replicates' bias tables -> pooled findings -> the pooled report
 #
 # The full study:  snakemake --cores 8 --resources gpu=1
 # The demo study:  snakemake --cores 2 --directory demo
@@ -22,7 +24,8 @@ include: "rules/common.smk"
 wildcard_constraints:
     dataset=_alternatives(DATASETS),
     generator=_alternatives(GENERATORS),
-    prompt=_alternatives(PROMPTS),
+    prompt=_alternatives(SEARCHED),
+    replicate=_alternatives(REPLICATE_IDS),
 
 
 include: "rules/data.smk"
@@ -32,6 +35,12 @@ include: "rules/search.smk"
 include: "rules/judge.smk"
 include: "rules/report.smk"
 include: "rules/audit.smk"
+
+
+if REPLICATES > 1:
+
+    include: "rules/replicates.smk"
+
 
 
 rule all:

@@ -40,6 +40,7 @@ from scipy import stats
 from scipy.stats.contingency import odds_ratio
 
 from clipgan.seeds import derive_seed
+from clipgan.table import PROMPT_FREE
 
 COMPARISON = ["generator", "prompt_id", "baseline"]
 
@@ -199,7 +200,8 @@ def compare(guided: np.ndarray, baseline: np.ndarray, cfg: BiasConfig, rng: np.r
 
 
 def comparisons(images: pd.DataFrame, classes: Sequence[str], control_prompt: str = "") -> Iterator[tuple]:
-    """(generator, prompt_id, prompt, baseline, guided counts, baseline counts) of every comparison."""
+    """(generator, prompt_id, prompt, baseline, guided counts, baseline counts) of every comparison: each guided set
+    against the unguided samples; each prompt also against the control prompt and the prompt-free search."""
     for generator, frame in images.groupby("generator", sort=True):
         unguided = class_counts(frame.loc[frame.condition == "unguided", "predicted"], classes)
         guided = frame[frame.condition == "guided"]
@@ -207,9 +209,13 @@ def comparisons(images: pd.DataFrame, classes: Sequence[str], control_prompt: st
         texts = guided.groupby("prompt_id").prompt.first().to_dict()
         for prompt_id, g_counts in counts.items():
             yield generator, prompt_id, texts[prompt_id], "unguided", g_counts, unguided
+            if prompt_id == PROMPT_FREE:  # a baseline itself: only against the unguided samples
+                continue
             if control_prompt and control_prompt in counts and prompt_id != control_prompt:
                 control = counts[control_prompt]
                 yield generator, prompt_id, texts[prompt_id], f"prompt:{control_prompt}", g_counts, control
+            if PROMPT_FREE in counts:
+                yield generator, prompt_id, texts[prompt_id], f"prompt:{PROMPT_FREE}", g_counts, counts[PROMPT_FREE]
 
 
 def add_q_values(bias: pd.DataFrame) -> pd.DataFrame:

@@ -120,7 +120,7 @@ class ClipScorer:
     """
 
     def __init__(self, model: torch.nn.Module, tokenizer, prompt: str | None, *, n_augment: int = 0,
-                 augment_seed: int = 0, device: str | torch.device = "cpu"):
+                 augment_seed: int = 0, device: str | torch.device = "cpu", text_features: torch.Tensor | None = None):
         self.model = model
         self.device = torch.device(device)
         self.size = image_size(model)
@@ -129,8 +129,17 @@ class ClipScorer:
         self.std = torch.tensor(std, device=self.device).view(1, 3, 1, 1)
         self.n_augment = n_augment
         self.augment_seed = augment_seed
-        # (1, E), once per prompt; None: image features only (a prior pool's)
-        self.text_features = None if prompt is None else encode_text(model, tokenizer, [prompt], self.device)
+        # (1, E), once per prompt; None: image features only (a prior pool's). `text_features` (T, E) instead of a
+        # prompt: one target per restart (the prompt-free search), chosen per image by `rows`
+        if text_features is not None:
+            self.text_features = F.normalize(text_features.to(self.device).float(), dim=-1)
+        else:
+            self.text_features = None if prompt is None else encode_text(model, tokenizer, [prompt], self.device)
+
+    @property
+    def n_targets(self) -> int:
+        """Text features the scorer holds: 1 for a prompt, one per restart for the prompt-free search."""
+        return 0 if self.text_features is None else len(self.text_features)
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         x = (images.float() + 1) / 2  # (N, 3, H, W) in [0, 1]
@@ -152,8 +161,9 @@ class ClipScorer:
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor, augmented: bool | None = None, held_out: bool = False,
-                 encode=None) -> torch.Tensor:
-        """(N,) cosine similarities; `augmented` overrides the scorer's default.
+                 encode=None, rows=None) -> torch.Tensor:
+        """(N,) cosine similarities; `augmented` overrides the scorer's default; `rows`: each image's text
+        feature, with several (see `score_features`).
 
         `held_out` draws the views from a stream the fitness never sees (8 of them), so an
         augmented score reported for a search's result is not the one it optimised.
@@ -164,7 +174,7 @@ class ClipScorer:
         views = [self._augment(images, k, held_out) for k in range(n_views)] if use_aug else [images]
         scores = torch.zeros(images.shape[0], device=self.device)
         for view in views:
-            scores += self.score_features(self.image_features(view, encode))
+            scores += self.score_features(self.image_features(view, encode), rows)
         return scores / len(views)
 
     @torch.no_grad()
@@ -173,11 +183,47 @@ class ClipScorer:
         encode = encode or self.model.encode_image
         return F.normalize(encode(self.preprocess(images)).float(), dim=-1)
 
-    def score_features(self, features: torch.Tensor) -> torch.Tensor:
-        """(N,) cosine similarities of unit-norm image features (from any prompt's scorer) with this prompt."""
+    def score_features(self, features: torch.Tensor, rows=None) -> torch.Tensor:
+        """(N,) cosine similarities of unit-norm image features (from any prompt's scorer) with this prompt, or,
+        for a scorer with several text features, each image's with its own: `rows` (N,) indexes them."""
+        text = self._text()
+        features = features.to(text.device).float()
+        if len(text) == 1:
+            return (features @ text.T).squeeze(1)
+        if rows is None:
+            raise ValueError(f"this scorer has {len(text)} text features: say which each image is scored with (rows)")
+        return (features * text[torch.as_tensor(rows, device=text.device, dtype=torch.long)]).sum(-1)
+
+    def score_all(self, features: torch.Tensor) -> torch.Tensor:
+        """(N, T) cosine similarities of unit-norm image features with each of the scorer's T text features."""
+        text = self._text()
+        return features.to(text.device).float() @ text.T
+
+    def _text(self) -> torch.Tensor:
         if self.text_features is None:
             raise ValueError("this scorer was made without a prompt: it gives image features, not scores")
-        return (features.to(self.text_features.device).float() @ self.text_features.T).squeeze(1)
+        return self.text_features
+
+
+# Phrases that name no scene, no class and no prompt word: where CLIP's text features of ordinary text lie.
+NEUTRAL_PHRASES = (
+    "a photo", "a picture", "an image", "a photograph", "a drawing", "a painting", "something", "a thing",
+    "an object", "a shape", "a pattern", "a texture", "a colour", "a detail", "an example", "a sample", "a frame",
+    "a still", "a snapshot", "a composition", "a design", "a figure", "an illustration", "a rendering", "a sketch",
+    "a print", "a poster", "a card", "a cover", "a page", "a close-up", "a copy",
+)
+
+
+@torch.no_grad()
+def random_text_directions(model: torch.nn.Module, tokenizer, n: int, seed: int, device,
+                           phrases: Sequence[str] = NEUTRAL_PHRASES) -> torch.Tensor:
+    """(n, E) unit-norm targets that carry no prompt's meaning: draws from a Gaussian fitted to the text features
+    of `phrases` (their mean and sample covariance, drawn within their span), so each lies where text features
+    lie, not in a random corner of the sphere no text reaches."""
+    features = encode_text(model, tokenizer, list(phrases), device).cpu()
+    mean, centered = features.mean(0), features - features.mean(0)
+    weights = torch.randn(n, len(phrases), generator=torch.Generator().manual_seed(int(seed)))
+    return F.normalize(mean + weights @ centered / (len(phrases) - 1) ** 0.5, dim=-1)
 
 
 @torch.no_grad()

@@ -16,3 +16,9 @@ def derive_seed(seed: int, *names: object) -> int:
     """A seed in [0, 2**32) for the stream named `names` under the study seed `seed`."""
     text = "\x1f".join([str(int(seed)), *(str(n) for n in names)])
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") % SEED_RANGE
+
+
+def replicate_seed(seed: int, replicate: str) -> int:
+    """The study seed of a replicate (`replicates: N`): the study's own seed for the first, `r1`, so that adding
+    replicates keeps the run a study already made; for the others a seed derived from the study seed and the id."""
+    return int(seed) if replicate == "r1" else derive_seed(seed, "replicate", replicate)

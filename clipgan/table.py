@@ -35,6 +35,10 @@ SEARCH_FIELDS = [
     pa.field("search_s", pa.float64()),  # wall seconds of the search / restarts (timing column)
 ]
 TIMING_COLUMNS = ("search_s",)
+# the prompt-free search (search.prompt_free): a guided set with this prompt id, searched for a random text
+# direction per restart instead of a prompt; a baseline of every prompt (what the search does with no meaning)
+PROMPT_FREE = "prompt_free"
+PROMPT_FREE_TEXT = "(no prompt: a random text direction per restart)"
 CONDITIONS = ("guided", "unguided")
 
 
@@ -171,6 +175,32 @@ def bias_schema() -> pa.Schema:
         pa.field("n_permutations", pa.int64(), nullable=False),  # p_value_omnibus >= 1 / (n_permutations + 1)
         pa.field("q_value_omnibus", pa.float64(), nullable=False),  # Benjamini-Hochberg over the comparisons
         pa.field("noise_lower_bound", pa.float64()),  # what no bias makes of the headline statistic (quantile)
+    ])
+
+
+def pooled_schema() -> pa.Schema:
+    """results/bias_pooled.parquet: one row per (generator, prompt, baseline, class) pooled over the replicates'
+    bias tables (`clipgan.replicates.pool_replicates`); effects are log odds ratios."""
+    return pa.schema([
+        pa.field("generator", pa.string(), nullable=False),
+        pa.field("prompt_id", pa.string(), nullable=False),
+        pa.field("baseline", pa.string(), nullable=False),
+        pa.field("class", pa.string(), nullable=False),
+        pa.field("prompt", pa.string(), nullable=False),
+        pa.field("replicates", pa.int64(), nullable=False),  # replicates with an estimate (an image of the class)
+        pa.field("pooled_effect", pa.float64()),  # random-effects mean; null below two replicates
+        pa.field("pooled_ci_low", pa.float64()),  # t interval on replicates - 1 degrees of freedom
+        pa.field("pooled_ci_high", pa.float64()),
+        pa.field("tau2", pa.float64()),  # between-replicate variance (Paule-Mandel)
+        pa.field("within_variance", pa.float64()),  # mean sampling variance of a replicate's effect
+        pa.field("between_share", pa.float64()),  # tau2 / (tau2 + within_variance)
+        pa.field("prediction_low", pa.float64()),  # where a new replicate's effect falls; null below three
+        pa.field("prediction_high", pa.float64()),
+        pa.field("replicated_share", pa.float64()),  # replicates whose own finding (q < fdr) has the pooled sign
+        pa.field("replicated", pa.bool_(), nullable=False),  # a finding in the same direction in every replicate
+        pa.field("p_value", pa.float64()),
+        pa.field("q_value", pa.float64()),  # Benjamini-Hochberg over the pooled rows
+        pa.field("headline", pa.bool_(), nullable=False),  # per comparison: replicated or pooled finding (at most one)
     ])
 
 

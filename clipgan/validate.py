@@ -128,6 +128,12 @@ def reference_errors(config: dict) -> list[str]:
     if clashes:
         out.append(f"judges: the table would have two columns named {', '.join(clashes)} (a judge id and a class "
                    "name run together); rename the judge")
+    for name, settings in config.get("generators", {}).items():
+        if "prompt_free" in (settings.get("search") or {}):
+            out.append(f"generators.{name}.search.prompt_free: study-wide only; set search.prompt_free")
+    if config.get("replicates", 1) > 1 and config.get("audit", {}).get("labels"):
+        out.append("audit.labels: not with replicates > 1 (each replicate has its own images and audit page); audit "
+                   "one run with replicates: 1, which is replicate r1 (the same seed)")
     judge = config.get("judge", {})
     if judge.get("imagenet_weights") and judge.get("weights"):
         out.append("judge.weights: give either judge.weights (a local file) or judge.imagenet_weights: true, not both")

@@ -4,19 +4,19 @@
 
 rule audit_page:
     input:
-        table="results/table.parquet",
+        table=run_path("table.parquet"),
     output:
-        sample="results/audit/sample.parquet",
-        page="results/audit/index.html",
+        sample=run_path("audit/sample.parquet"),
+        page=run_path("audit/index.html"),
     params:
         audit=AUDIT_PAGE,
         classes=config["classes"],
-        seed=config["seed"],
+        seed=run_seed,
         study=config["study"],
     log:
-        "logs/audit/page.log",
+        run_log("audit/page.log"),
     benchmark:
-        "results/benchmarks/audit/page.tsv"
+        run_path("benchmarks/audit/page.tsv")
     threads: 1
     conda:
         "../envs/report.yaml"
@@ -26,22 +26,22 @@ rule audit_page:
 
 rule audit_correct:
     input:
-        table="results/table.parquet",
-        bias="results/bias.parquet",
-        sample="results/audit/sample.parquet",
-        labels=AUDIT_LABELS,
+        table=run_path("table.parquet"),
+        bias=run_path("bias.parquet"),
+        sample=run_path("audit/sample.parquet"),
+        labels=[AUDIT_LABELS] if AUDIT_LABELS else [],
     output:
-        shares="results/audit/corrected_shares.parquet",
-        findings="results/audit/corrected_findings.parquet",
+        shares=run_path("audit/corrected_shares.parquet"),
+        findings=run_path("audit/corrected_findings.parquet"),
     params:
         audit=AUDIT,
         classes=config["classes"],
-        seed=config["seed"],
+        seed=run_seed,
         bias=config["bias"],
     log:
-        "logs/audit/correct.log",
+        run_log("audit/correct.log"),
     benchmark:
-        "results/benchmarks/audit/correct.tsv"
+        run_path("benchmarks/audit/correct.tsv")
     threads: 1
     conda:
         "../envs/report.yaml"

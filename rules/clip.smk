@@ -11,20 +11,20 @@ rule clip_train:
         datasets=[dataset_dir(d) for d in DATASETS if synthetic(d)],
         model_config=clip_model_config(),
     output:
-        model="results/clip/model.pt",
-        metrics="results/clip/metrics.json",
+        model=run_path("clip/model.pt"),
+        metrics=run_path("clip/metrics.json"),
     params:
         clip=config["clip"],
-        seed=config["seed"],
+        seed=run_seed,
         image_size=config["image_size"],
         classes=config["classes"],
         device=DEVICE,
     # every search waits for CLIP: start it before the other long jobs (demo: 2 cores)
     priority: 10
     log:
-        "logs/clip/train.log",
+        run_log("clip/train.log"),
     benchmark:
-        "results/benchmarks/clip/train.tsv"
+        run_path("benchmarks/clip/train.tsv")
     threads: 1
     resources:
         gpu=1,

@@ -11,16 +11,16 @@ rule generator_train:
     input:
         dataset=lambda wc: dataset_dir(config["generators"][wc.generator]["dataset"]),
     output:
-        model="results/generators/{generator}/generator.pt",
+        model=run_path("generators/{generator}/generator.pt"),
         samples=report(SAMPLES, category="Generators", caption="captions/samples.rst"),
         training_log=report(
-            "results/generators/{generator}/training_log.csv",
+            run_path("generators/{generator}/training_log.csv"),
             category="Generators",
             caption="captions/training_log.rst",
         ),
     params:
         settings=training_settings,
-        seed=config["seed"],
+        seed=run_seed,
         image_size=config["image_size"],
         device=DEVICE,
     wildcard_constraints:
@@ -29,9 +29,9 @@ rule generator_train:
     # before any search (demo, 2 cores: left to the scheduler, one lane waited a minute for it)
     priority: 5
     log:
-        "logs/generators/{generator}.log",
+        run_log("generators/{generator}.log"),
     benchmark:
-        "results/benchmarks/generators/{generator}.tsv"
+        run_path("benchmarks/generators/{generator}.tsv")
     threads: 1
     resources:
         gpu=1,
@@ -66,14 +66,14 @@ rule generator_samples:
         samples=report(SAMPLES, category="Generators", caption="captions/samples.rst"),
     params:
         settings=generator_settings,
-        seed=config["seed"],
+        seed=run_seed,
         device=DEVICE,
     wildcard_constraints:
         generator=_alternatives(PRETRAINED),
     log:
-        "logs/generators/{generator}_samples.log",
+        run_log("generators/{generator}_samples.log"),
     benchmark:
-        "results/benchmarks/generators/{generator}_samples.tsv"
+        run_path("benchmarks/generators/{generator}_samples.tsv")
     threads: 1
     resources:
         gpu=1,

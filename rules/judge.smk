@@ -24,22 +24,22 @@ rule judge_train:
         datasets=[dataset_dir(d) for d in config["judge"]["datasets"]],
         weights=judge_start_weights(),
     output:
-        model="results/judge/judge.pt",
-        metrics="results/judge/metrics.json",
-        confusion=report("results/judge/confusion.png", category="Judge", caption="captions/confusion.rst"),
+        model=run_path("judge/judge.pt"),
+        metrics=run_path("judge/metrics.json"),
+        confusion=report(run_path("judge/confusion.png"), category="Judge", caption="captions/confusion.rst"),
     params:
         judge=config["judge"],
         classes=config["classes"],
-        seed=config["seed"],
+        seed=run_seed,
         image_size=config["image_size"],
         device=DEVICE,
     # with the generators, after CLIP and before the searches: every classification waits for it,
     # and left to the end it ran alone while the other core idled (demo, 2 cores)
     priority: 5
     log:
-        "logs/judge/train.log",
+        run_log("judge/train.log"),
     benchmark:
-        "results/benchmarks/judge/train.tsv"
+        run_path("benchmarks/judge/train.tsv")
     threads: 1
     resources:
         gpu=1,
@@ -56,11 +56,11 @@ rule judge_clip_train:
         datasets=[dataset_dir(d) for d in DATASETS if synthetic(d)],
         model_config=judge_model_config,
     output:
-        model="results/judges/{judge}/model.pt",
-        metrics="results/judges/{judge}/metrics.json",
+        model=run_path("judges/{judge}/model.pt"),
+        metrics=run_path("judges/{judge}/metrics.json"),
     params:
         settings=judge_training_settings,
-        seed=config["seed"],
+        seed=run_seed,
         image_size=config["image_size"],
         classes=config["classes"],
         device=DEVICE,
@@ -68,9 +68,9 @@ rule judge_clip_train:
         judge=_alternatives(JUDGES_TRAINED),
     priority: 5
     log:
-        "logs/judges/{judge}/train.log",
+        run_log("judges/{judge}/train.log"),
     benchmark:
-        "results/benchmarks/judges/{judge}.tsv"
+        run_path("benchmarks/judges/{judge}.tsv")
     threads: 1
     resources:
         gpu=1,
@@ -105,20 +105,20 @@ rule judge_classify:
     input:
         tables=classify_tables,
         folders=classify_folders,
-        judge="results/judge/judge.pt",
+        judge=run_path("judge/judge.pt"),
         judges=[judge_model(j) for j in JUDGES],
         judge_configs=judge_model_configs(),
     output:
-        tables=expand("results/classified/{{generator}}/{part}.parquet", part=PARTS),
+        tables=run_files("classified/{{generator}}/{part}.parquet", part=PARTS),
     params:
         parts=PARTS,
         judges={j: config["judges"][j] for j in JUDGES},
         classes=config["classes"],
         device=DEVICE,
     log:
-        "logs/classified/{generator}.log",
+        run_log("classified/{generator}.log"),
     benchmark:
-        "results/benchmarks/classified/{generator}.tsv"
+        run_path("benchmarks/classified/{generator}.tsv")
     threads: 1
     resources:
         gpu=1,

@@ -9,14 +9,14 @@ rule table_build:
     input:
         parts=classified_tables(),
     output:
-        table="results/table.parquet",
+        table=run_path("table.parquet"),
     params:
         classes=config["classes"],
         judges=JUDGES,
     log:
-        "logs/report/table.log",
+        run_log("report/table.log"),
     benchmark:
-        "results/benchmarks/report/table.tsv"
+        run_path("benchmarks/report/table.tsv")
     threads: 1
     conda:
         "../envs/report.yaml"
@@ -26,21 +26,21 @@ rule table_build:
 
 rule bias_compute:
     input:
-        table="results/table.parquet",
+        table=run_path("table.parquet"),
     output:
-        bias=report("results/bias.parquet", category="Bias", caption="captions/bias.rst"),
-        truth="results/bias_truth.parquet",
-        judges="results/bias_judges.parquet",
-        agreement="results/judge_agreement.parquet",
+        bias=report(run_path("bias.parquet"), category="Bias", caption="captions/bias.rst"),
+        truth=run_path("bias_truth.parquet"),
+        judges=run_path("bias_judges.parquet"),
+        agreement=run_path("judge_agreement.parquet"),
     params:
         bias=config["bias"],
         classes=config["classes"],
-        seed=config["seed"],
+        seed=run_seed,
         judges=JUDGES,
     log:
-        "logs/report/bias.log",
+        run_log("report/bias.log"),
     benchmark:
-        "results/benchmarks/report/bias.tsv"
+        run_path("benchmarks/report/bias.tsv")
     threads: 1
     conda:
         "../envs/report.yaml"
@@ -50,35 +50,37 @@ rule bias_compute:
 
 rule report_html:
     input:
-        table="results/table.parquet",
-        bias="results/bias.parquet",
-        truth="results/bias_truth.parquet",
-        judges="results/bias_judges.parquet",
-        agreement="results/judge_agreement.parquet",
-        judge_metrics="results/judge/metrics.json",
-        confusion="results/judge/confusion.png",
-        samples=expand(SAMPLES, generator=GENERATORS),
-        histories=expand(HISTORY, generator=GENERATORS, prompt=PROMPTS),
+        table=run_path("table.parquet"),
+        bias=run_path("bias.parquet"),
+        truth=run_path("bias_truth.parquet"),
+        judges=run_path("bias_judges.parquet"),
+        agreement=run_path("judge_agreement.parquet"),
+        judge_metrics=run_path("judge/metrics.json"),
+        confusion=run_path("judge/confusion.png"),
+        samples=run_files(SAMPLES_PATH, generator=GENERATORS),
+        histories=run_files(HISTORY_PATH, generator=GENERATORS, prompt=SEARCHED),
         images=image_folders(),
-        clip_metrics=["results/clip/metrics.json"] if CLIP_TRAINED else [],
+        clip_metrics=[run_path("clip/metrics.json")] if CLIP_TRAINED else [],
         audit_shares=AUDIT_CORRECTED[:1] if AUDIT_LABELS else [],
         audit_findings=AUDIT_CORRECTED[1:] if AUDIT_LABELS else [],
         benchmarks=benchmark_files(),
+        datasets=[dataset_dir(d) for d in sorted(set(TRAINED_DATASETS.values()))],
     output:
-        html=report("results/report/index.html", category="Bias", caption="captions/report.rst"),
-        effects=report("results/report/figures/effects.png", category="Bias", caption="captions/effects.rst"),
+        html=report(run_path("report/index.html"), category="Bias", caption="captions/report.rst"),
+        effects=report(run_path("report/figures/effects.png"), category="Bias", caption="captions/effects.rst"),
     params:
         study=config["study"],
-        seed=config["seed"],
+        seed=run_seed,
         classes=config["classes"],
         bias=config["bias"],
         judges=JUDGES,
-        samples_pattern=lambda wc: SAMPLES,  # a function: the braces are not wildcards here
-        histories_pattern=lambda wc: HISTORY,
+        samples_pattern=lambda wc: SAMPLES_PATH,  # a function: the braces are not wildcards here
+        histories_pattern=lambda wc: HISTORY_PATH,
+        generator_datasets={g: dataset_dir(d) for g, d in TRAINED_DATASETS.items()},
     log:
-        "logs/report/html.log",
+        run_log("report/html.log"),
     benchmark:
-        "results/benchmarks/report/html.tsv"
+        run_path("benchmarks/report/html.tsv")
     threads: 1
     conda:
         "../envs/report.yaml"
@@ -89,8 +91,8 @@ rule report_html:
 rule generator_branch:
     """One generator's branch up to its classified images (a named target for partial runs)."""
     input:
-        lambda wc: classified_tables([wc.generator]),
+        branch_tables,
     output:
-        touch("results/classified/{generator}.done"),
+        touch(run_path("classified/{generator}.done")),
     log:
-        "logs/report/branch_{generator}.log",
+        run_log("report/branch_{generator}.log"),

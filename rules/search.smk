@@ -14,12 +14,12 @@ rule search_pool:
         eval_batch=lambda wc: search_settings(wc).get("eval_batch"),  # None: SearchConfig's default
         settings=generator_settings,
         clip=config["clip"],
-        seed=config["seed"],
+        seed=run_seed,
         device=DEVICE,
     log:
-        "logs/pool/{generator}.log",
+        run_log("pool/{generator}.log"),
     benchmark:
-        "results/benchmarks/pool/{generator}.tsv"
+        run_path("benchmarks/pool/{generator}.tsv")
     threads: 1
     resources:
         gpu=1,
@@ -36,21 +36,21 @@ rule search_latents:
         model_config=clip_model_config(),
         pool=prior_pool,
     output:
-        table="results/search/{generator}/{prompt}/search.parquet",
-        latents="results/search/{generator}/{prompt}/latents.npy",
-        images=directory("results/search/{generator}/{prompt}/images"),
+        table=run_path("search/{generator}/{prompt}/search.parquet"),
+        latents=run_path("search/{generator}/{prompt}/latents.npy"),
+        images=directory(run_path("search/{generator}/{prompt}/images")),
         history=HISTORY,
     params:
-        prompt=lambda wc: config["prompts"][wc.prompt],
+        prompt=lambda wc: config["prompts"].get(wc.prompt),  # None: the prompt-free search
         search=search_settings,
         settings=generator_settings,
         clip=config["clip"],
-        seed=config["seed"],
+        seed=run_seed,
         device=DEVICE,
     log:
-        "logs/search/{generator}/{prompt}.log",
+        run_log("search/{generator}/{prompt}.log"),
     benchmark:
-        "results/benchmarks/search/{generator}/{prompt}.tsv"
+        run_path("benchmarks/search/{generator}/{prompt}.tsv")
     threads: 1
     resources:
         gpu=1,
@@ -64,18 +64,18 @@ rule unguided_sample:
     input:
         generator=generator_weights,
     output:
-        table="results/unguided/{generator}/samples.parquet",
-        latents="results/unguided/{generator}/latents.npy",
-        images=directory("results/unguided/{generator}/images"),
+        table=run_path("unguided/{generator}/samples.parquet"),
+        latents=run_path("unguided/{generator}/latents.npy"),
+        images=directory(run_path("unguided/{generator}/images")),
     params:
         n=config["unguided"]["n"],
         settings=generator_settings,
-        seed=config["seed"],
+        seed=run_seed,
         device=DEVICE,
     log:
-        "logs/unguided/{generator}.log",
+        run_log("unguided/{generator}.log"),
     benchmark:
-        "results/benchmarks/unguided/{generator}.tsv"
+        run_path("benchmarks/unguided/{generator}.tsv")
     threads: 1
     resources:
         gpu=1,

@@ -24,6 +24,12 @@ def tiny_clip_config() -> Path:
     return REPO / "demo" / "models" / "clipgan-tiny.json"
 
 
+def guided_sets(config: dict) -> list[str]:
+    """The guided image sets a study searches per generator: its prompts and, unless turned off, the prompt-free
+    search."""
+    return sorted(config["prompts"]) + (["prompt_free"] if config["search"].get("prompt_free", True) else [])
+
+
 def snakemake(*args, cwd=REPO, timeout=1800, env=None):
     """Run Snakemake in a subprocess, offline."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}

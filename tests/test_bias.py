@@ -245,3 +245,16 @@ def test_no_bias_names_a_headline_in_at_most_5_percent_of_comparisons():
         bias = bias_table(images, CLASSES, BiasConfig(n_permutations=99, seed=s))
         named += bias.headline.any()
     assert named / 300 <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / 300)
+
+
+def test_the_prompt_free_search_is_a_baseline_of_every_prompt():
+    from clipgan.bias import comparisons
+
+    rows = [{"generator": "g", "condition": "guided", "prompt_id": pid, "prompt": pid, "predicted": "sea"}
+            for pid in ("planted", "control", "prompt_free") for _ in range(4)]
+    rows += [{"generator": "g", "condition": "unguided", "prompt_id": "", "prompt": "", "predicted": "sea"}] * 8
+    planned = sorted((pid, baseline) for _, pid, _, baseline, _, _ in
+                     comparisons(pd.DataFrame(rows), ["sea", "forest"], control_prompt="control"))
+    assert planned == [("control", "prompt:prompt_free"), ("control", "unguided"),
+                       ("planted", "prompt:control"), ("planted", "prompt:prompt_free"), ("planted", "unguided"),
+                       ("prompt_free", "unguided")]

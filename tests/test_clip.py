@@ -93,3 +93,26 @@ def test_any_unicode_prompt_scores(tiny_clip_config, prompt):
     model, tok = load_clip(ClipSpec(model="clipgan-tiny", config_file=str(tiny_clip_config)))
     score = ClipScorer(model, tok, prompt)(torch.rand(2, 3, 32, 32) * 2 - 1)
     assert score.shape == (2,) and torch.isfinite(score).all()
+
+
+def test_random_text_directions_lie_among_text_features_and_score_per_row(tiny_clip_config):
+    from clipgan.clip import NEUTRAL_PHRASES, encode_text, random_text_directions
+
+    torch.manual_seed(0)
+    model, tok = load_clip(ClipSpec(model="clipgan-tiny", config_file=str(tiny_clip_config)))
+    targets = random_text_directions(model, tok, 5, seed=3, device="cpu")
+    assert targets.shape == (5, 64) and torch.allclose(targets.norm(dim=-1), torch.ones(5))
+    assert torch.equal(targets, random_text_directions(model, tok, 5, seed=3, device="cpu"))  # seeded
+    assert not torch.allclose(targets[0], targets[1])  # one per restart
+    phrases = encode_text(model, tok, list(NEUTRAL_PHRASES), "cpu")
+    mean = torch.nn.functional.normalize(phrases.mean(0), dim=0)
+    uniform = torch.nn.functional.normalize(torch.randn(5, 64, generator=torch.Generator().manual_seed(1)), dim=-1)
+    assert (targets @ mean).mean() > (uniform @ mean).abs().mean() + 0.2  # where text lies, not anywhere on the sphere
+
+    scorer = ClipScorer(model, tok, None, text_features=targets)
+    x = torch.rand(5, 3, 32, 32) * 2 - 1
+    features = scorer.image_features(x)
+    per_row = scorer(x, rows=[0, 1, 2, 3, 4])
+    assert torch.allclose(per_row, scorer.score_all(features).diagonal(), atol=1e-6)
+    with pytest.raises(ValueError, match="5 text features"):
+        scorer(x)

@@ -18,7 +18,7 @@ from PIL import Image
 
 from assets import (TINY_BIGGAN, TINY_STYLEGAN2, biggan_folder, intel_like_folder, open_clip_checkpoint,
                     scene_images, stylegan2_checkpoint, torchvision_hub_cache)
-from conftest import REPO, snakemake, write_study
+from conftest import REPO, guided_sets, snakemake, write_study
 from test_workflow import job_counts
 
 
@@ -72,11 +72,11 @@ def test_full_study_runs_every_rule_offline_on_local_assets(tmp_path):
 
     jobs = job_counts(out.stderr if "Job stats:" in out.stderr else out.stdout)
     n_gen, n_prompt = len(config["generators"]), len(config["prompts"])
-    assert n_gen == 4 and n_prompt >= 5
+    assert n_gen == 4 and n_prompt >= 5 and len(guided_sets(config)) == n_prompt + 1
     assert jobs["data_prepare"] == 2 and jobs["clip_fetch"] == 1 and jobs["judge_fetch"] == 1
     assert jobs["judge_clip_fetch"] == len(config["judges"]) >= 1
     assert jobs["generator_train"] == 2 and jobs["generator_fetch"] == 2 and jobs["generator_samples"] == 2
-    assert jobs["search_latents"] == n_gen * n_prompt and jobs["unguided_sample"] == n_gen
+    assert jobs["search_latents"] == n_gen * (n_prompt + 1) and jobs["unguided_sample"] == n_gen
     assert jobs["judge_classify"] == n_gen
     for rule in ("judge_train", "table_build", "bias_compute", "report_html"):
         assert jobs[rule] == 1

@@ -23,6 +23,29 @@ class ToyClip:
         return self.score_features(self.image_features(images))
 
 
+class TwoTargetClip(ToyClip):
+    """Restart 0 wants bright images, restart 1 dark ones (the prompt-free search's target per restart)."""
+
+    n_targets = 2
+
+    def score_features(self, features, rows=None):
+        return features[:, 0] * torch.from_numpy(np.where(np.asarray(rows) == 0, 1.0, -1.0)).float()
+
+    def score_all(self, features):
+        return torch.stack([features[:, 0], -features[:, 0]], 1)
+
+    def __call__(self, images, augmented=None, held_out=False, encode=None, rows=None):
+        return self.score_features(self.image_features(images), rows)
+
+
+def test_with_a_target_per_restart_each_starts_from_its_own_best():
+    pool = toy_pool(64)
+    cfg = SearchConfig(restarts=2, pop_size=8, generations=1, eval_batch=16, select="clip", seed=3)
+    result = run_search(ToyGenerator(), TwoTargetClip(), cfg, pool=pool)
+    brightness = result.images[:, 0, 0, 0].numpy()
+    assert brightness[0] > 0 > brightness[1], brightness  # the first generation: picked from the pool's slices
+
+
 def toy_pool(n: int, seed: int = 11) -> PriorPool:
     return draw_pool(ToyGenerator(), ToyClip().image_features, n, seed, eval_batch=16)
 

@@ -88,3 +88,88 @@ def test_log_odds_ratios_correct_only_tables_with_a_zero():
     assert variance[0] == pytest.approx(1 / 12 + 1 / 12 + 1 / 24 + 1 / 72)
     assert effect[1] == pytest.approx(np.log(24.5 * 96.5 / (0.5 * 0.5)))  # a zero: 0.5 in every cell
     assert effect[2] == pytest.approx(np.log(96.5 / 24.5))  # no image either way: pool_replicates leaves such out
+
+
+def replicated_bias(planted: list[tuple[int, int]], seed: int = 0) -> dict[str, pd.DataFrame]:
+    """Bias tables of replicates from images whose guided sets hold `planted` (guided, baseline) counts of
+    mountain out of 24 and 96, the rest spread over two other classes: made by clipgan.bias itself."""
+    from clipgan.bias import bias_table
+    from clipgan.config import bias_config
+
+    classes = ["forest", "mountain", "sea"]
+    tables = {}
+    for i, (guided, baseline) in enumerate(planted, start=1):
+        rows = []
+        for condition, n, k in (("guided", 24, guided), ("unguided", 96, baseline)):
+            rest = n - k
+            labels = ["mountain"] * k + ["forest"] * (rest // 2) + ["sea"] * (rest - rest // 2)
+            rows += [{"generator": "g", "condition": condition, "prompt_id": "p" if condition == "guided" else "",
+                      "prompt": "a p" if condition == "guided" else "", "predicted": label} for label in labels]
+        tables[f"r{i}"] = bias_table(pd.DataFrame(rows), classes, bias_config({"n_permutations": 99}, seed + i))
+    return tables
+
+
+def test_a_finding_in_every_replicate_is_the_pooled_headline():
+    from clipgan.replicates import replicate_effects, stack_replicates
+
+    stacked = stack_replicates(replicated_bias([(20, 10), (22, 12), (18, 9)]))
+    assert list(stacked.columns[:2]) == ["replicate", "generator"] and set(stacked.replicate) == {"r1", "r2", "r3"}
+    pooled = pool_replicates(stacked)
+    top = pooled[pooled.headline]
+    assert list(top["class"]) == ["mountain"] and top.replicated_share.iloc[0] == 1.0 and top.replicated.iloc[0]
+    row = top.iloc[0]
+    assert row.pooled_ci_low > 0 and row.prediction_low <= row.pooled_effect <= row.prediction_high
+    assert 0 <= row.between_share < 1 and row.within_variance > 0
+    effects = replicate_effects(stacked)
+    mountain = effects[effects["class"] == "mountain"]
+    assert (mountain.effect_ci_low < mountain.effect).all() and (mountain.effect < mountain.effect_ci_high).all()
+
+
+def test_a_finding_of_one_replicate_does_not_pool():
+    from clipgan.replicates import stack_replicates
+
+    stacked = stack_replicates(replicated_bias([(22, 10), (3, 10), (2, 11)]))
+    assert stacked[stacked.headline]["replicate"].tolist() == ["r1"]  # r1 alone finds mountain
+    pooled = pool_replicates(stacked)
+    assert not pooled.headline.any() and not pooled.replicated.any()
+    mountain = pooled.set_index("class").loc["mountain"]
+    assert mountain.replicated_share == pytest.approx(1 / 3) and mountain.tau2 > 1
+
+
+def test_the_pooled_report_plots_every_headline_and_names_lone_findings(tmp_path):
+    from clipgan.replicates import stack_replicates
+    from clipgan.report.pooled import forest_keys, write_pooled_report
+
+    stacked = stack_replicates(replicated_bias([(22, 10), (3, 10), (2, 11)]))
+    pooled = pool_replicates(stacked)
+    assert forest_keys(pooled, stacked) == [("g", "p", "unguided", "mountain")]
+    out = tmp_path / "report" / "index.html"
+    reports = {r: str(tmp_path / "replicates" / r / "report" / "index.html") for r in ("r1", "r2", "r3")}
+    write_pooled_report(pooled, stacked, str(out), reports, title="t", seed=0)
+    page = out.read_text()
+    assert "no class replicates (headlines of single replicates: r1: mountain)" in page
+    assert "href='../replicates/r2/report/index.html'" in page
+    assert (out.parent / "figures" / "forest_00.png").stat().st_size > 1000
+    assert "<td>mountain</td><td>3</td>" in page  # the variance split names the plotted row
+
+
+def test_a_finding_in_every_replicate_is_a_headline_even_when_the_pooled_test_cannot_pass():
+    """The demo's planted row, as three replicates measured it: replicated, though a t test on 2 degrees of freedom
+    over a study's rows cannot reach q < 0.05."""
+    from clipgan.replicates import mark_pooled_headlines
+
+    row = pool_row([22, 8, 20], [24] * 3, [3, 0, 7], [24] * 3, np.array([1, 1, 1]))
+    assert row["replicated_share"] == 1.0 and row["pooled_ci_low"] > 0 and row["p_value"] > 0.01
+    rows = pd.DataFrame([{"generator": "g", "prompt_id": "p", "baseline": "prompt:c", "class": "mountain",
+                          "prompt": "a p", **row, "replicated": True, "q_value": 0.7}])
+    assert mark_pooled_headlines(rows, fdr=0.05).headline.all()
+    assert not mark_pooled_headlines(rows.assign(replicated=False), fdr=0.05).headline.any()
+
+
+def test_the_first_replicate_is_the_study_and_the_others_differ():
+    from clipgan.seeds import derive_seed, replicate_seed
+
+    assert replicate_seed(7, "r1") == 7  # a study grown to replicates keeps its run as r1
+    seeds = {replicate_seed(7, f"r{i}") for i in range(1, 6)}
+    assert len(seeds) == 5 and replicate_seed(7, "r2") == derive_seed(7, "replicate", "r2")
+    assert replicate_seed(8, "r2") != replicate_seed(7, "r2")

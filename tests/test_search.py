@@ -42,6 +42,24 @@ class ToyScorer:
         return images[:, 0, 0, 0].float()
 
 
+class TargetScorer:
+    """A target per restart, as the prompt-free search has: even restarts want bright images, odd ones dark."""
+
+    n_targets = 4
+
+    def __call__(self, images, augmented=None, held_out=False, encode=None, rows=None):
+        sign = torch.from_numpy(np.where(np.asarray(rows) % 2 == 0, 1.0, -1.0)).float()
+        return images[:, 0, 0, 0].float() * sign
+
+
+def test_each_restart_searches_for_its_own_target():
+    cfg = SearchConfig(restarts=4, pop_size=12, generations=10, eval_batch=16, select="clip", seed=5)
+    result = run_search(ToyGenerator(), TargetScorer(), cfg)
+    brightness = result.images[:, 0, 0, 0].numpy()
+    assert (brightness[0::2] > 0.2).all() and (brightness[1::2] < -0.2).all(), brightness
+    np.testing.assert_allclose(result.clip_score, np.abs(brightness), rtol=1e-5)  # each scored by its own target
+
+
 def test_search_improves_over_its_start_and_is_deterministic():
     cfg = SearchConfig(restarts=4, pop_size=12, generations=10, eval_batch=16, select="clip", seed=5)
     a = run_search(ToyGenerator(), ToyScorer(), cfg)

@@ -76,6 +76,10 @@ BAD = [
     (("generators", "dcgan_city", "search"), {"pool_size": 10, "restarts": 2},
      "generators.dcgan_city.search.pool_size: 10 is fewer than restarts x pop_size = 2 x 16"),
     (("search", "patience"), -1, "search.patience: -1 is less than the minimum of 0"),
+    (("replicates",), 0, "replicates: 0 is less than the minimum of 1"),
+    (("prompts", "prompt_free"), "a prompt", "prompts"),
+    (("generators", "dcgan_city", "search"), {"prompt_free": False}, "generators.dcgan_city.search.prompt_free: "
+                                                                     "study-wide only"),
     (("judges", "Bad-Id"), {"kind": "clip", "model": "clipgan-tiny", "train": {}}, "judges: 'Bad-Id' does not match"),
     (("judges", "second"), {"kind": "clip", "model": "clipgan-tiny"},
      "judges.second.pretrained: required unless judges.second.train is given"),
@@ -166,3 +170,11 @@ def test_second_judge_ids_cannot_clash_with_columns_or_the_primary(demo, schema)
     config["judges"] = {"a": judge, "a_sea": judge}
     with pytest.raises(ConfigError, match="the table would have two columns named prob_a_sea_ice"):
         validate_config(config, schema)
+
+
+def test_audit_labels_are_refused_with_replicates(demo, schema):
+    demo["replicates"] = 3
+    validate_config(demo, schema)
+    demo["audit"] = {"labels": "labels.csv"}
+    with pytest.raises(ConfigError, match="audit.labels: not with replicates > 1"):
+        validate_config(demo, schema)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, run_demo, snakemake, tiny, write_study
+from conftest import REPO, guided_sets, run_demo, snakemake, tiny, write_study
 
 
 def job_counts(stdout: str) -> dict[str, int]:
@@ -27,8 +27,8 @@ def test_demo_dry_run_plans_every_stage(tmp_path):
     assert out.returncode == 0, out.stderr
     jobs = job_counts(out.stdout)
     assert jobs["data_prepare"] == 2 and jobs["clip_train"] == 1 and jobs["generator_train"] == 2
-    n_prompts = len(yaml.safe_load((REPO / "demo" / "config.yaml").read_text())["prompts"])
-    assert jobs["search_latents"] == 2 * n_prompts and jobs["unguided_sample"] == 2
+    n_sets = len(guided_sets(yaml.safe_load((REPO / "demo" / "config.yaml").read_text())))
+    assert jobs["search_latents"] == 2 * n_sets and jobs["unguided_sample"] == 2
     assert jobs["judge_classify"] == 2  # one per generator: its prompts and its baseline
     for rule in ("judge_train", "table_build", "bias_compute", "report_html"):
         assert jobs[rule] == 1
@@ -41,11 +41,40 @@ def test_full_study_dry_run_builds_the_whole_dag_offline(tmp_path):
     assert out.returncode == 0, out.stderr
     jobs = job_counts(out.stdout)
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    n_gen, n_prompt = len(config["generators"]), len(config["prompts"])
+    n_gen, n_sets = len(config["generators"]), len(guided_sets(config))
     assert jobs["data_prepare"] == 2 and jobs["clip_fetch"] == 1 and jobs["judge_fetch"] == 1
     assert jobs["generator_train"] == 2 and jobs["generator_fetch"] == 2
-    assert jobs["search_latents"] == n_gen * n_prompt >= 20
+    assert jobs["search_latents"] == n_gen * n_sets >= 20
     assert jobs["judge_classify"] == n_gen
+
+
+def test_full_study_replicates_retrain_each_trained_model_and_fetch_each_asset_once(tmp_path):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    study = write_study(tmp_path, {**config, "replicates": 3})
+    out = snakemake("-n", "--cores", "8", "--resources", "gpu=1", "--directory", str(study),
+                    "--snakefile", str(REPO / "Snakefile"))
+    assert out.returncode == 0, out.stderr
+    jobs = job_counts(out.stdout)
+    n_gen, n_sets = len(config["generators"]), len(guided_sets(config))
+    assert jobs["generator_train"] == 3 * 2 and jobs["judge_train"] == 3
+    assert jobs["clip_fetch"] == 1 and jobs["generator_fetch"] == 2 and jobs["judge_fetch"] == 1
+    assert jobs["data_prepare"] == 2  # datasets are shared too
+    assert jobs["search_latents"] == 3 * n_gen * n_sets and jobs["judge_classify"] == 3 * n_gen
+    assert jobs["bias_compute"] == 3 and jobs["bias_pool"] == 1 and jobs["report_pooled"] == 1
+    for replicate in ("r1", "r2", "r3"):
+        assert f"results/replicates/{replicate}/bias.parquet" in out.stdout
+
+
+def test_one_replicate_target_plans_only_that_replicate(tmp_path):
+    config = yaml.safe_load((REPO / "demo" / "config.yaml").read_text())
+    study = write_study(tmp_path, {**config, "replicates": 3})
+    out = snakemake("-n", "--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"),
+                    "results/replicates/r2.done")
+    assert out.returncode == 0, out.stderr
+    jobs = planned_jobs(out.stdout)
+    rules = [rule for rule, _ in jobs]
+    assert rules.count("clip_train") == 1 and rules.count("report_html") == 1 and "bias_pool" not in rules
+    assert all("replicate=r2" in wc for rule, wc in jobs if rule not in ("data_prepare", "replicate_branch")), jobs
 
 
 def test_invalid_config_stops_before_any_job(tmp_path):
@@ -57,8 +86,9 @@ def test_invalid_config_stops_before_any_job(tmp_path):
     assert "search.restarts: 0 is less than the minimum of 1" in out.stdout + out.stderr
 
 
-def test_lint_reports_no_problems():
-    out = snakemake("--lint", "--directory", "demo")
+@pytest.mark.parametrize("extra", [(), ("--configfile", "demo/replicates.yaml")], ids=["one run", "replicates"])
+def test_lint_reports_no_problems(extra):
+    out = snakemake("--lint", "--directory", "demo", *extra)
     text = out.stdout + out.stderr
     assert out.returncode == 0, text
     assert "Congratulations, your workflow is in a good condition!" in text
@@ -121,6 +151,97 @@ def test_demo_outputs_and_judge_accuracy(demo_study):
         assert (demo_study / "logs" / log).read_text().startswith("") and (demo_study / "logs" / log).stat().st_size
 
 
+def as_first_replicate(single: Path, study: Path) -> None:
+    """A finished single run's outputs laid out as replicate r1 of `study` (datasets and their benchmarks and logs
+    stay shared). r1's seed is the study seed (`clipgan.seeds.replicate_seed`), so these are the files r1 would make;
+    without Snakemake's metadata for the moved paths, Snakemake takes them as they are."""
+    shutil.copytree(single / "resources", study / "resources", symlinks=True)
+    for top in ("results", "logs"):
+        r1 = study / top / "replicates" / "r1"
+        for entry in (single / top).iterdir():
+            if entry.name == "data":  # logs/data: shared
+                shutil.copytree(entry, study / top / "data")
+            elif entry.name == "benchmarks":
+                shutil.copytree(entry / "data", study / top / "benchmarks" / "data")
+                for part in entry.iterdir():
+                    if part.name != "data":
+                        shutil.copytree(part, r1 / "benchmarks" / part.name)
+            elif entry.is_dir():
+                shutil.copytree(entry, r1 / entry.name, symlinks=True)
+            else:
+                r1.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(entry, r1 / entry.name)
+
+
+@pytest.mark.slow
+def test_the_replicated_demo_finds_the_planted_bias_in_every_replicate(demo_study, tmp_path, capsys):
+    """The documented command (demo/replicates.yaml, three replicates), with the finished demo as its r1 (the same
+    seed; moved there, it saves a run): r2 and r3 retrain and search from their own seeds, every replicate recovers
+    the planted bias, and the pooled table has every row of a replicate's."""
+    import time
+
+    from clipgan.replicates import KEYS
+
+    study = write_study(tmp_path / "replicated", yaml.safe_load((REPO / "demo" / "config.yaml").read_text()))
+    as_first_replicate(demo_study, study)
+    t0 = time.perf_counter()
+    out = snakemake("--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"),
+                    "--configfile", str(REPO / "demo" / "replicates.yaml"), timeout=1800)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    with capsys.disabled():
+        print(f"\n[timing] replicated demo, r2 and r3 with the pooled report: {time.perf_counter() - t0:.0f} s")
+    ran = job_counts(out.stderr if "Job stats:" in out.stderr else out.stdout)
+    assert ran["clip_train"] == 2 and ran["judge_train"] == 2 and "data_prepare" not in ran  # r1 as it was
+
+    results = study / "results"
+    tables = {r: pd.read_parquet(results / "replicates" / r / "bias.parquet") for r in ("r1", "r2", "r3")}
+    for bias in tables.values():
+        assert_planted_bias_recovered(bias, "dcgan_nature", "mountain", "beautiful", "landscape")
+    pooled = pd.read_parquet(results / "bias_pooled.parquet")
+    assert sorted(map(tuple, pooled[KEYS].to_numpy())) == sorted(map(tuple, tables["r1"][KEYS].to_numpy()))
+    planted = pooled.set_index(KEYS).loc[("dcgan_nature", "beautiful", "prompt:landscape", "mountain")]
+    assert planted.replicates == 3 and planted.replicated and planted.headline and planted.pooled_ci_low > 0
+    assert np.isfinite([planted.tau2, planted.within_variance, planted.prediction_low]).all()
+    assert not tables["r2"].equals(tables["r3"])  # replicates differ
+
+    html = (results / "report" / "index.html").read_text()
+    assert "Findings across replicates" in html and "Forest plots" in html
+    for figure in re.findall(r"src='(figures/[^']+)'", html):
+        assert (results / "report" / figure).is_file()
+    for replicate in ("r1", "r2", "r3"):
+        assert f"href='../replicates/{replicate}/report/index.html'" in html
+        assert (results / "replicates" / replicate / "audit" / "index.html").is_file()
+        assert (study / "logs" / "replicates" / replicate / "clip" / "train.log").stat().st_size
+
+
+def assert_search_carries_the_controls_shift(bias: pd.DataFrame, generator: str, control: str) -> str:
+    """The control prompt's headline against the unguided samples is the prompt-free search's headline too, and no
+    finding against the prompt-free search: the search moved the mix, not the prompt. Returns the class."""
+    shifted = headline(comparison(bias, generator, control, "unguided"))
+    assert shifted is not None and headline(comparison(bias, generator, "prompt_free", "unguided")) == shifted
+    rows = comparison(bias, generator, control, "prompt:prompt_free")
+    assert not (rows.q_value < 0.05).any(), rows
+    return shifted
+
+
+@pytest.mark.slow
+def test_the_search_not_the_control_prompt_carries_the_controls_shift(demo_study, tmp_path):
+    """The control "a landscape" moves the nature GAN's mix against its unguided samples; the prompt-free search
+    (a random text direction per restart) moves it the same way, and the control against it finds nothing. With the
+    realism hinge (the demo) and without it (the plain realism objective of CLIP-GLaSS) alike."""
+    with_hinge = pd.read_parquet(demo_study / "results" / "bias.parquet")
+    shifted = assert_search_carries_the_controls_shift(with_hinge, "dcgan_nature", "landscape")
+
+    study = copy_study(demo_study, tmp_path / "no_hinge")
+    config = yaml.safe_load((study / "config.yaml").read_text())
+    config["search"]["realism_hinge"] = False
+    (study / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    out = snakemake("--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    without = pd.read_parquet(study / "results" / "bias.parquet")
+    assert assert_search_carries_the_controls_shift(without, "dcgan_nature", "landscape") == shifted
+
+
 @pytest.mark.slow
 def test_moving_the_planted_bias_moves_the_finding(tmp_path):
     """No code change: plant another word on another class, and the report follows it."""
@@ -169,31 +290,28 @@ def test_the_control_caption_is_as_likely_in_every_class(demo_study):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="one training run cannot tell a planted bias from an accidental one: the "
-                   "null's word finds glacier 22/24 vs 1/24 (q = 7e-9) on the nature GAN; replicates (issue 16) are "
-                   "the remedy, and this test should pass once a finding must replicate")
-def test_nothing_planted_nothing_found(tmp_path):
+def test_nothing_planted_nothing_replicates(tmp_path):
     """The null demo: the word is in 10% of the captions of every class, as common as each filler adjective. The
-    pair that differs only in that word finds nothing against the control prompt, in either generator.
+    pair that differs only in that word must find nothing that replicates, in either generator.
 
-    This has flipped with training noise alone. Before the prior pool and early stopping it failed (seed 7: nature
-    glacier 17/24 vs 6/24, q = 0.03); with them it passed by a small margin (sea 12/24 vs 3/24, q = 0.054); with the
-    DCGANs trained in channels-last layout (the same settings, float rounding apart, so another GAN) it fails again,
-    strongly: nature glacier 22/24 vs 1/24, lower bound +2.88, beyond the planted demo's own finding, and city
-    forest and sea 9/24 vs 0/24 (q = 0.007). The same CLIP's small accidental association of the word with a class
-    becomes a sure shift once a search maximises it, and which class depends on the GAN. With one CLIP and one GAN
-    the statistics are conditional on both (docs/architecture.md, "What one CLIP cannot tell"): replicates are the
-    calibration. Strict: the day this passes, it should become a plain test again."""
+    One training run cannot promise that: this null's first replicate (seed 7, the study seed) finds glacier 22/24
+    vs 1/24 (q = 7e-9) on the nature GAN and forest 9/24 vs 0/24 on the city GAN, the CLIP's accidental association
+    of the word with a class that a search maximises (docs/architecture.md, "What one CLIP cannot tell"). Three
+    replicates, each retraining every model, measured nothing of the kind in r2 and r3: the instrument's finding
+    is the one that replicates."""
     def null(config):
         config["seed"] = 7
         config["synthetic"]["planted_bias"].update(probability=0.1, background_probability=0.1)
         config["prompts"] = {"beautiful": "a beautiful landscape", "landscape": "a landscape"}
+        config["search"]["prompt_free"] = False  # only the pair is read here
+        config["replicates"] = 3
 
     run_demo(tmp_path / "null", null)
-    bias = pd.read_parquet(tmp_path / "null" / "results" / "bias.parquet")
-    vs_control = bias[bias.baseline == "prompt:landscape"]
-    assert len(vs_control) and not (vs_control.q_value < 0.05).any(), \
-        vs_control[["generator", "class", "count_guided", "count_baseline", "q_value"]]
+    pooled = pd.read_parquet(tmp_path / "null" / "results" / "bias_pooled.parquet")
+    vs_control = pooled[pooled.baseline == "prompt:landscape"]
+    assert len(vs_control) and not (vs_control.replicated | vs_control.headline).any(), \
+        vs_control[["generator", "class", "replicated_share", "pooled_effect", "q_value"]]
+    assert not (vs_control.q_value < 0.05).any()
 
 
 @pytest.mark.slow
@@ -266,8 +384,8 @@ def assert_only_branch(jobs, generator: str, other: str, with_training: bool):
     assert all(other not in wc for _, wc in jobs), jobs
     if with_training:
         assert rules.count("generator_train") == 1
-    n_prompts = len(yaml.safe_load((REPO / "demo" / "config.yaml").read_text())["prompts"])
-    assert rules.count("search_latents") == n_prompts and rules.count("unguided_sample") == 1
+    n_sets = len(guided_sets(yaml.safe_load((REPO / "demo" / "config.yaml").read_text())))
+    assert rules.count("search_latents") == n_sets and rules.count("unguided_sample") == 1
     assert rules.count("judge_classify") == 1
     study_wide = {"table_build", "bias_compute", "report_html", "audit_page"}
     assert study_wide <= set(rules)
@@ -318,9 +436,9 @@ def plan_after_edit(demo_study: Path, study: Path, edit) -> dict[str, list[str]]
 
 def demo_counts() -> dict[str, int]:
     config = yaml.safe_load((REPO / "demo" / "config.yaml").read_text())
-    n_gen, n_prompt = len(config["generators"]), len(config["prompts"])
+    n_gen, n_sets = len(config["generators"]), len(guided_sets(config))
     return {"data_prepare": len(config["datasets"]), "clip_train": 1, "generator_train": n_gen,
-            "judge_train": 1, "search_latents": n_gen * n_prompt, "unguided_sample": n_gen,
+            "judge_train": 1, "search_latents": n_gen * n_sets, "unguided_sample": n_gen,
             "judge_classify": n_gen, "table_build": 1, "bias_compute": 1, "report_html": 1, "audit_page": 1,
             **({"search_pool": n_gen} if config["search"].get("pool_size") else {})}
 
@@ -375,6 +493,12 @@ def test_edits_rerun_exactly_the_jobs_that_read_them(demo_study, tmp_path):
 
     assert counts(plan_after_edit(demo_study, tmp_path / "patience", stopping)) == {
         "search_latents": guided, "judge_classify": n_gen, **downstream}
+
+    def no_prompt_free(config):  # whether the prompt-free search runs is not how any search runs
+        config["search"]["prompt_free"] = False
+
+    assert counts(plan_after_edit(demo_study, tmp_path / "free", no_prompt_free)) == {"judge_classify": n_gen,
+                                                                                     **downstream}
 
     def fdr(config):
         config["bias"]["fdr"] = 0.1

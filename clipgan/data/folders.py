@@ -6,6 +6,7 @@ which images it was trained on.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -88,3 +89,13 @@ def load_images(paths: Sequence[str | os.PathLike], size: int | None = None) -> 
     """(N, H, W, 3) uint8, converted to RGB and resized to `size` when given."""
     out = [read_rgb(path, size) for path in paths]
     return np.stack(out) if out else np.zeros((0, size or 0, size or 0, 3), np.uint8)
+
+
+def class_mix(root: str | os.PathLike, classes: Sequence[str], split: str = "train") -> dict[str, float] | None:
+    """The share of each of `classes` among a dataset's `split` files (its manifest's labels), and their number
+    under the key "n"; None when none of its files carries one of these classes (an unlabelled dataset)."""
+    files = [f for f in json.loads((Path(root) / "manifest.json").read_text())["files"] if f["split"] == split]
+    labelled = [f["class"] for f in files if f["class"] in classes]
+    if not labelled:
+        return None
+    return {**{c: labelled.count(c) / len(labelled) for c in classes}, "n": len(labelled)}

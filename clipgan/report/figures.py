@@ -185,3 +185,64 @@ def search_curves(histories: dict[str, pd.DataFrame], path: str) -> None:
     fig.tight_layout()
     save_figure(fig, path, dpi=120)
     plt.close(fig)
+
+
+def forest_plot(effects: pd.DataFrame, pooled: dict, path: str, title: str = "", confidence: str = "95%") -> None:
+    """One finding over replicates: each replicate's log odds ratio with its interval (`effects`: replicate, effect,
+    effect_ci_low, effect_ci_high), the pooled effect as a diamond spanning its interval, and the prediction
+    interval for a new replicate as a bar under it (`pooled`: a row of bias_pooled.parquet)."""
+    effects = effects.sort_values("replicate", ascending=False)
+    k = len(effects)
+    fig, ax = plt.subplots(figsize=(4.2, 0.9 + 0.28 * (k + 2)))
+    y = np.arange(k) + 2
+    ax.hlines(y, effects.effect_ci_low, effects.effect_ci_high, color="#333333", linewidth=1)
+    ax.plot(effects.effect, y, "s", color="#333333", markersize=4)
+    low, mid, high = pooled["pooled_ci_low"], pooled["pooled_effect"], pooled["pooled_ci_high"]
+    if np.isfinite(mid):
+        ax.fill([low, mid, high, mid], [1, 1.25, 1, 0.75], color="#b00020")
+    # the axis spans the replicates and the pooled interval (and 0); a prediction interval wider than that (t on
+    # k - 2 degrees of freedom: very wide at three replicates) is drawn to the edge and its ends written out
+    ends = np.concatenate([effects.effect_ci_low, effects.effect_ci_high, [low, high, 0.0]])
+    ends = ends[np.isfinite(ends)]
+    pad = 0.08 * max(float(ends.max() - ends.min()), 1.0)
+    lo, hi = float(ends.min()) - pad, float(ends.max()) + pad
+    p_low, p_high = pooled.get("prediction_low", np.nan), pooled.get("prediction_high", np.nan)
+    if np.isfinite(p_low):
+        ax.hlines(0.3, max(p_low, lo), min(p_high, hi), color="#b00020", linewidth=2, alpha=0.5)
+        if p_low < lo or p_high > hi:
+            ax.text(hi, 0.55, f"[{p_low:+.1f}, {p_high:+.1f}]", ha="right", va="center", fontsize=6, color="#b00020")
+    ax.set_xlim(lo, hi)
+    ax.axvline(0, color="#999999", linewidth=0.6, linestyle="--")
+    ax.set_yticks([0.3, 1, *y], ["new replicate", "pooled", *effects.replicate], fontsize=7)
+    ax.set_ylim(-0.3, k + 2.6)
+    ax.set_xlabel(f"log odds ratio ({confidence} intervals)", fontsize=7)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=120)
+    plt.close(fig)
+
+
+def mix_steps(steps: list[tuple[str, dict[str, float], int]], classes: Sequence[str], path: str,
+              title: str = "") -> None:
+    """One generator's class mix at each step, as stacked bars: `steps` are (label, {class: share}, n images),
+    top to bottom (the training data, the unguided samples, the prompt-free search, each prompt)."""
+    fig, ax = plt.subplots(figsize=(6.4, 0.6 + 0.32 * len(steps)))
+    y = np.arange(len(steps))[::-1]
+    left = np.zeros(len(steps))
+    for i, cls in enumerate(classes):
+        share = np.array([mix.get(cls, 0.0) for _, mix, _ in steps])
+        ax.barh(y, share, left=left, color=_color(cls, i), edgecolor="white", linewidth=0.5, label=cls)
+        for yi, width, start in zip(y, share, left):
+            if width >= 0.08:
+                ax.text(start + width / 2, yi, f"{width:.0%}", ha="center", va="center", fontsize=6, color="white")
+        left += share
+    ax.set_yticks(y, [f"{label} (n={n})" for label, _, n in steps], fontsize=7)
+    ax.set_xlim(0, 1)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.set_xlabel("share of images", fontsize=7)
+    ax.legend(fontsize=6, frameon=False, ncol=len(classes), loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    ax.set_title(title, fontsize=8, pad=18)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=120)
+    plt.close(fig)

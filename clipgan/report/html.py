@@ -262,12 +262,42 @@ noise. <i>p (whole mix)</i>: a permutation chi-square test of all classes at onc
 prompt, which differs from the prompt only in its words, is the one that isolates what a word adds.</p>"""
 
 
+def _steps_section(table: pd.DataFrame, classes: list[str], training_mixes: dict[str, dict], fig_dir: Path) -> str:
+    """Per generator, its class mix at each step: the training data (true labels, where the dataset has them), the
+    unguided samples, the prompt-free search and each prompt (the judge's labels)."""
+    from clipgan.table import PROMPT_FREE
+
+    parts = ["<h2>From the training data to the prompt</h2><p>How far each step moves a generator's class mix: "
+             "the data it learned from (true labels), its unguided samples, the search with no prompt's meaning "
+             "(a random text direction per restart) and each prompt. The step from unguided to prompt-free is the "
+             "search's own pull; only the step from prompt-free to a prompt is the prompt's. Every bar after the "
+             "first is the judge's labels.</p><div class='row'>"]
+    for generator, frame in table.groupby("generator", sort=True):
+        steps = []
+        mix = training_mixes.get(generator)
+        if mix:
+            steps.append(("training data", mix, int(mix["n"])))
+        sets = [("unguided", frame[frame.condition == "unguided"])]
+        guided = frame[frame.condition == "guided"]
+        sets += [("prompt-free search", guided[guided.prompt_id == PROMPT_FREE])]
+        sets += [(f"“{rows.prompt.iloc[0]}”", rows) for pid, rows in guided.groupby("prompt_id", sort=True)
+                 if pid != PROMPT_FREE]
+        for label, rows in sets:
+            if len(rows):
+                steps.append((label, rows.predicted.value_counts(normalize=True).to_dict(), len(rows)))
+        name = f"steps_{generator}.png"
+        figures.mix_steps(steps, classes, str(fig_dir / name), title=generator)
+        parts.append(f"<img src='figures/{name}' width='620' alt='class mix of {html.escape(generator)} per step'>")
+    return "\n".join(parts) + "</div>"
+
+
 def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_grids: dict[str, str],
                  histories: dict[str, str], out_html: str, classes: list[str], title: str = "clipgan report",
                  timings: pd.DataFrame | None = None, clip_metrics: str = "", confusion: str = "",
                  seed: int | None = None, truth: str = "", fdr: float = 0.05,
                  power: float = 0.8, confidence: float = 0.95, judges_bias: str = "", agreement: str = "",
-                 judges: list[str] | None = None, audit_shares: str = "", audit_findings: str = "") -> None:
+                 judges: list[str] | None = None, audit_shares: str = "", audit_findings: str = "",
+                 training_mixes: dict[str, dict] | None = None) -> None:
     out_dir = Path(out_html).parent
     fig_dir = out_dir / "figures"
     table, bias = read_table(table_path), read_table(bias_path)
@@ -310,6 +340,7 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
     figures.effect_heatmap(bias, str(fig_dir / "effects.png"), fdr=fdr,
                            title=f"log odds ratio of each class, guided vs unguided (* q < {fdr})")
     parts.append("<p><img src='figures/effects.png' alt='effect heatmap'></p>")
+    parts.append(_steps_section(table, classes, training_mixes or {}, fig_dir))
 
     parts.append("<h2>The judge</h2>"
                  f"<p>{html.escape(judge['arch'])} labels every image with one of: {', '.join(classes)}. "

@@ -51,7 +51,8 @@ class PriorPool:
 
     def starts(self, scores: np.ndarray, restarts: int, pop_size: int, tau: float,
                hinge: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """Each restart's start population from its own slice of the pool, by one prompt's `scores` (N,).
+        """Each restart's start population from its own slice of the pool, by one prompt's `scores` (N,), or by
+        each restart's own target's (restarts, N).
 
         Returns latents (restarts, pop_size, D) and their raw objectives (restarts, pop_size, 2):
         (-CLIP score, realism), as the search's evaluator gives them.
@@ -62,7 +63,8 @@ class PriorPool:
                              f"fewer than its population of {pop_size}: set search.pool_size to at least "
                              f"{restarts * pop_size} (or 0 for no pool)")
         slices = np.arange(restarts * per_restart).reshape(restarts, per_restart)
-        F = np.stack([-scores[slices], self.realism[slices]], -1).astype(np.float64)  # (R, k, 2)
+        own = scores[slices] if scores.ndim == 1 else np.take_along_axis(scores[:restarts], slices, 1)
+        F = np.stack([-own, self.realism[slices]], -1).astype(np.float64)  # (R, k, 2)
         ranked = clean_objectives(hinge_realism(F, tau) if hinge else F)
         rank = nondominated_ranks(ranked)
         crowding = crowding_distances(ranked, rank)

@@ -137,8 +137,9 @@ class BatchEvaluator:
         return images, self.generator.realism(z, images)  # (B,)
 
     @torch.no_grad()
-    def launch(self, X: np.ndarray, keep_images: bool = False):
-        """Queue the evaluation of X (n, D) on the device; returns (PendingObjectives, images or None)."""
+    def launch(self, X: np.ndarray, keep_images: bool = False, rows: np.ndarray | None = None):
+        """Queue the evaluation of X (n, D) on the device; returns (PendingObjectives, images or None). `rows` (n,):
+        each latent's restart, for a scorer with a text feature per restart (the prompt-free search)."""
         out_f, out_img = [], []
         Z = torch.from_numpy(np.ascontiguousarray(X, np.float32))
         if self.device.type == "cuda":  # an asynchronous upload: the GPU keeps working meanwhile
@@ -148,20 +149,23 @@ class BatchEvaluator:
         for start in range(0, len(X), self.eval_batch):
             z = Z[start:start + self.eval_batch]
             n = len(z)
+            r = None if rows is None else np.asarray(rows[start:start + self.eval_batch])
             if self.compiled and n < self.eval_batch:  # one batch shape, so one graph
                 z = torch.cat([z, z[-1:].expand(self.eval_batch - n, -1)])
+                r = None if r is None else np.concatenate([r, np.repeat(r[-1:], self.eval_batch - n)])
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
                 images, realism = self._generate(z)
-                clip = self.scorer(images, encode=self._encode) if self.compiled else self.scorer(images)  # (B,)
+                kwargs = ({"encode": self._encode} if self.compiled else {}) | ({} if r is None else {"rows": r})
+                clip = self.scorer(images, **kwargs)  # (B,)
             images, realism, clip = images[:n], realism[:n], clip[:n]
             out_f.append(torch.stack([-clip.float(), realism.float()], 1))
             if keep_images:
                 out_img.append(images.float().cpu())
         return PendingObjectives(torch.cat(out_f), self.device), (torch.cat(out_img) if keep_images else None)
 
-    def images_and_objectives(self, X: np.ndarray, keep_images: bool = False):
+    def images_and_objectives(self, X: np.ndarray, keep_images: bool = False, rows: np.ndarray | None = None):
         """(F (n, 2) float64, images or None), waiting for the result."""
-        pending, images = self.launch(X, keep_images)
+        pending, images = self.launch(X, keep_images, rows)
         return pending.result(), images
 
 
@@ -261,13 +265,19 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
         raise ValueError(f"unknown search engine {cfg.engine!r}; choose from {', '.join(ENGINES)}")
     device = torch.device(device)
     low, high = generator.bounds
+    per_restart = getattr(scorer, "n_targets", 1) > 1  # a text feature per restart: each image scored by its own
+    if per_restart and scorer.n_targets < cfg.restarts:
+        raise ValueError(f"the scorer has {scorer.n_targets} targets for {cfg.restarts} restarts")
     evaluator = BatchEvaluator(generator, scorer, cfg.eval_batch, device, compile=cfg.compile)
     seeds = np.array([derive_seed(cfg.seed, "restart", r) for r in range(cfg.restarts)])
     t0 = time.perf_counter()
     start_F = None  # raw objectives of the start populations, when the pool already knows them
     if pool is not None:
         tau = pool.typical_realism
-        scores = scorer.score_features(torch.from_numpy(pool.features)).cpu().numpy()
+        features = torch.from_numpy(pool.features)
+        # one prompt's scores (pool,), or each restart's own target's (restarts, pool)
+        scores = (scorer.score_all(features).cpu().numpy().T[:cfg.restarts] if per_restart
+                  else scorer.score_features(features).cpu().numpy())
         start, start_F = pool.starts(scores, cfg.restarts, cfg.pop_size, tau, hinge=cfg.realism_hinge)
         if cfg.n_augment > 0:  # the pool knows plain scores only: the fitness evaluates its own
             start_F = None
@@ -277,7 +287,8 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
         start = np.stack([generator.sample_latents(cfg.pop_size, np.random.default_rng(int(seed))) for seed in seeds])
         # the generator's typical realism: median over a fixed draw from its prior
         prior = generator.sample_latents(cfg.prior_samples, np.random.default_rng(derive_seed(cfg.seed, "prior")))
-        tau = float(np.median(evaluator.images_and_objectives(prior)[0][:, 1]))
+        rows = np.zeros(len(prior), int) if per_restart else None  # only realism is read here
+        tau = float(np.median(evaluator.images_and_objectives(prior, rows=rows)[0][:, 1]))
         prior_evals = cfg.prior_samples
     variation = Variation(crossover_eta=cfg.crossover_eta, crossover_prob=cfg.crossover_prob,
                           mutation_eta=cfg.mutation_eta)
@@ -292,9 +303,10 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
     def hinged(F: np.ndarray) -> np.ndarray:
         return hinge_realism(F, tau) if cfg.realism_hinge else F
 
-    def launch(engine):
+    def launch(engine, group):
         X = engine.ask()  # (active restarts of the lane, P, D)
-        return evaluator.launch(X.reshape(-1, X.shape[-1]))[0]
+        rows = np.repeat(group[engine.active], X.shape[1]) if per_restart else None
+        return evaluator.launch(X.reshape(-1, X.shape[-1]), rows=rows)[0]
 
     # "typical" keeps points at least as realistic as tau, which the hinged objective puts at 0
     typical = 0.0 if cfg.realism_hinge else tau
@@ -309,7 +321,7 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
     initial_best = np.empty(cfg.restarts)
     # Lanes take turns: while the host tells one lane its objectives and asks it for the next
     # generation, the device is still evaluating the other lane's, so neither waits for the other.
-    pending = [None if start_F is not None else launch(engine) for engine in engines]
+    pending = [None if start_F is not None else launch(engine, group) for engine, group in zip(engines, groups)]
     for generation in range(1, cfg.generations + 1):
         told_F = []
         for lane, (engine, group) in enumerate(zip(engines, groups)):
@@ -327,7 +339,7 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
             done = patience.update(active, F)
             if len(done):
                 engine.retire(np.searchsorted(group, done))
-            pending[lane] = launch(engine) if generation < cfg.generations and engine.active.any() else None
+            pending[lane] = launch(engine, group) if generation < cfg.generations and engine.active.any() else None
         F_told = np.concatenate(told_F)
         if generation == 1:
             initial_best = -F_told[..., 0].min(1)  # every restart is active, told in restart order
@@ -348,11 +360,15 @@ def run_search(generator, scorer, cfg: SearchConfig, device: str | torch.device 
 
     latents = picks()
     seconds = time.perf_counter() - t0
-    F_final, images = evaluator.images_and_objectives(latents, keep_images=True)
+    restarts = np.arange(cfg.restarts)
+    F_final, images = evaluator.images_and_objectives(latents, keep_images=True,
+                                                      rows=restarts if per_restart else None)
 
     def final_scores(augmented: bool) -> np.ndarray:
-        return np.concatenate([scorer(images[s:s + cfg.eval_batch].to(device), augmented=augmented, held_out=True)
-                               .float().cpu().numpy() for s in range(0, len(images), cfg.eval_batch)])
+        rows = (lambda s: {"rows": restarts[s:s + cfg.eval_batch]}) if per_restart else (lambda s: {})
+        return np.concatenate([scorer(images[s:s + cfg.eval_batch].to(device), augmented=augmented, held_out=True,
+                                      **rows(s)).float().cpu().numpy()
+                               for s in range(0, len(images), cfg.eval_batch)])
 
     # the fitness was the plain score unless the search averaged over augmentations
     plain = -F_final[:, 0] if cfg.n_augment == 0 else final_scores(augmented=False)

@@ -45,7 +45,8 @@ def audit_correct(job: Job) -> None:
     bias_settings = cfgs.bias_config(p.bias, p.seed)
     images = read_table(job.input.table)
     sample = read_table(job.input.sample)
-    labels = read_labels(job.input.labels, sample, p.classes)  # raises, naming the row, before anything is written
+    # raises, naming the row, before anything is written
+    labels = read_labels(job.optional_input("labels"), sample, p.classes)
     pairs = audited(sample, labels)
     log.info("%d of %d audit images labelled; the person agrees with the judge on %d", len(pairs), len(sample),
              int((pairs.label == pairs.predicted).sum()))

@@ -63,10 +63,12 @@ def report_html(job: Job) -> None:
 
     input: table, bias, truth (bias from true classes), judges (bias under second judges), agreement, judge_metrics,
     confusion, samples, histories, images (the folders the table's image_path points into), clip_metrics (if
-    trained), audit_shares and audit_findings (with audit.labels), benchmarks.
+    trained), audit_shares and audit_findings (with audit.labels), benchmarks, datasets (the folders trained generators
+    learned from, which params.generator_datasets names: the report shows their class mix).
     params: study, seed, classes, bias, judges (second judges' ids), samples_pattern, histories_pattern (how the
-    files name their wildcards)."""
+    files name their wildcards), generator_datasets ({trained generator: its dataset's folder})."""
     from clipgan import config as cfgs
+    from clipgan.data.folders import class_mix
     from clipgan.report.html import read_benchmarks, write_report
 
     inp, p = job.input, job.params
@@ -74,10 +76,12 @@ def report_html(job: Job) -> None:
     histories = {f"{g}/{prompt}": path for (g, prompt), path in
                  by_wildcards(list(inp.histories), p.histories_pattern).items()}
     settings = cfgs.bias_config(p.bias, p.seed)
+    mixes = {g: class_mix(folder, list(p.classes)) for g, folder in p.generator_datasets.items()}
     write_report(inp.table, inp.bias, inp.judge_metrics, samples, histories, job.output.html, list(p.classes),
                  title=f"clipgan · {p.study}", timings=read_benchmarks(sorted(inp.benchmarks)),
                  clip_metrics=job.optional_input("clip_metrics"), confusion=inp.confusion, seed=p.seed,
                  truth=inp.truth, judges_bias=inp.judges, agreement=inp.agreement, judges=list(p.judges),
                  fdr=settings.fdr, power=settings.power, confidence=settings.confidence,
-                 audit_shares=job.optional_input("audit_shares"), audit_findings=job.optional_input("audit_findings"))
+                 audit_shares=job.optional_input("audit_shares"), audit_findings=job.optional_input("audit_findings"),
+                 training_mixes={g: mix for g, mix in mixes.items() if mix})
     log.info("report written to %s", job.output.html)

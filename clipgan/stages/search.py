@@ -69,25 +69,31 @@ def search_latents(job: Job) -> None:
 
     input: generator, clip, model_config (clip.config_file, if set), pool (the generator's prior pool, if
     search.pool_size is set).
-    params: prompt (its text), search (with the generator's overrides), settings (generators.<id> without
-    its search and training keys), clip, seed, device."""
+    params: prompt (its text; None: the prompt-free search), search (with the generator's overrides), settings
+    (generators.<id> without its search and training keys), clip, seed, device."""
     from clipgan import config as cfgs
-    from clipgan.clip import ClipScorer
+    from clipgan.clip import ClipScorer, random_text_directions
     from clipgan.io import write_csv, write_npy
     from clipgan.search import PriorPool, run_search
-    from clipgan.table import search_schema, write_table
+    from clipgan.seeds import derive_seed
+    from clipgan.table import PROMPT_FREE_TEXT, search_schema, write_table
 
     generator, prompt_id, p, out = job.wildcards.generator, job.wildcards.prompt, job.params, job.output
     device = job.device()
     search_cfg = cfgs.search_config(p.search, p.seed, generator, prompt_id)
     gen = load_generator(p.settings, job.input.generator, device)
     model, tokenizer = load_clip_for(job, device)
-    scorer = ClipScorer(model, tokenizer, p.prompt, n_augment=search_cfg.n_augment, augment_seed=search_cfg.seed,
-                        device=device)
+    targets, prompt = None, p.prompt
+    if prompt is None:  # the prompt-free search: a random text direction per restart, from the search's seed
+        targets = random_text_directions(model, tokenizer, search_cfg.restarts,
+                                         derive_seed(search_cfg.seed, "directions"), device)
+        prompt = PROMPT_FREE_TEXT
+    scorer = ClipScorer(model, tokenizer, prompt if targets is None else None, n_augment=search_cfg.n_augment,
+                        augment_seed=search_cfg.seed, device=device, text_features=targets)
     pool_file = job.optional_input("pool")
     pool = PriorPool.load(pool_file) if pool_file else None
     log.info("search %s / %s (%r): %d restarts x pop %d x at most %d generations%s%s", generator, prompt_id,
-             p.prompt, search_cfg.restarts, search_cfg.pop_size, search_cfg.generations,
+             prompt, search_cfg.restarts, search_cfg.pop_size, search_cfg.generations,
              f", starts from a prior pool of {len(pool)}" if pool is not None else "",
              f", stops after {search_cfg.patience} generations without a rise of {search_cfg.tolerance:g}"
              if search_cfg.patience else "")
@@ -99,7 +105,7 @@ def search_latents(job: Job) -> None:
     names = [f"restart_{r:03d}.png" for r in range(search_cfg.restarts)]
     write_images(result.images, out.images, names)
     rows = pd.DataFrame({
-        "generator": generator, "prompt_id": prompt_id, "prompt": p.prompt, "condition": "guided",
+        "generator": generator, "prompt_id": prompt_id, "prompt": prompt, "condition": "guided",
         "restart": np.arange(search_cfg.restarts), "seed": result.seeds,
         "image_path": [str(Path(out.images) / n) for n in names], "true_class": true_classes(gen, result.latents),
         "clip_score": result.clip_score, "clip_score_augmented": result.clip_score_augmented,
