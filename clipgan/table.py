@@ -38,7 +38,7 @@ TIMING_COLUMNS = ("search_s",)
 # the prompt-free search (search.prompt_free): a guided set with this prompt id, searched for a random text
 # direction per restart instead of a prompt; a baseline of every prompt (what the search does with no meaning)
 PROMPT_FREE = "prompt_free"
-PROMPT_FREE_TEXT = "(no prompt: a random text direction per restart)"
+PROMPT_FREE_TEXT = "(no prompt)"
 CONDITIONS = ("guided", "unguided")
 
 

@@ -118,13 +118,18 @@ def test_the_report_reads_only_its_declared_inputs(demo_study, tmp_path, monkeyp
                "samples": named(r"results/generators/[^/]+/samples\.png"),
                "histories": named(r"results/search/[^/]+/[^/]+/history\.csv"),
                "images": named(r"results/(search|unguided)/.*/images"),
-               "clip_metrics": named(r"results/clip/metrics\.json"), "benchmarks": named(r"results/benchmarks/.*")},
+               "clip_metrics": named(r"results/clip/metrics\.json"), "benchmarks": named(r"results/benchmarks/.*"),
+               "datasets": named(r"resources/datasets/[^/]+")},
         output={"html": "results/report/index.html", "effects": "results/report/figures/effects.png"},
         params={"study": config["study"], "seed": config["seed"], "classes": config["classes"], "bias": config["bias"],
                 "judges": sorted(config.get("judges", {})),
                 "samples_pattern": "results/generators/{generator}/samples.png",
-                "histories_pattern": "results/search/{generator}/{prompt}/history.csv"}))
+                "histories_pattern": "results/search/{generator}/{prompt}/history.csv",
+                "generator_datasets": {g: f"resources/datasets/{c['dataset']}"
+                                       for g, c in config["generators"].items() if c["kind"] == "dcgan"}}))
     ours = (tmp_path / "results" / "report" / "index.html").read_text()
     theirs = (demo_study / "results" / "report" / "index.html").read_text()
-    assert len(named(r"results/benchmarks/.*")) > 20 and "confusion matrix" in ours
+    assert len(named(r"results/benchmarks/.*")) > 20 and len(named(r"resources/datasets/[^/]+")) == 2
+    assert "confusion matrix" in ours and "From the training data to the prompt" in ours
+    assert (tmp_path / "results" / "report" / "figures" / "steps_dcgan_nature.png").is_file()
     assert ours == theirs

@@ -258,8 +258,10 @@ value in {confidence:.0%} of shuffles; a headline whose lower bound is far above
 noise. <i>p (whole mix)</i>: a permutation chi-square test of all classes at once; "≤" marks a p-value at its floor
 1/(shuffles+1).</p>
 <p class='note'><b>Against unguided samples, every prompt moves the mix</b>: the search and the prompt's own meaning
-(a landscape is not a street) do that, with or without a planted or learned bias. The comparison with the control
-prompt, which differs from the prompt only in its words, is the one that isolates what a word adds.</p>"""
+(a landscape is not a street) do that, with or without a planted or learned bias. Against the prompt-free search
+(<i>prompt:prompt_free</i>: the same search for a random text direction per restart) the search's own pull is
+taken out; the comparison with the control prompt, which differs from the prompt only in its words, is the one that
+isolates what a word adds.</p>"""
 
 
 def _steps_section(table: pd.DataFrame, classes: list[str], training_mixes: dict[str, dict], fig_dir: Path) -> str:
