@@ -59,8 +59,7 @@ def write_pooled_report(pooled: pd.DataFrame, stacked: pd.DataFrame, out_html: s
     out_dir = Path(out_html).parent
     fig_dir = out_dir / "figures"
     ci = f"{confidence:.0%}"
-    replicates = sorted(stacked.replicate.unique())
-    k = len(replicates)
+    k = stacked.replicate.nunique()
     links = ", ".join(f"<a href='{html.escape(_relative(path, out_dir))}'>{html.escape(r)}</a>"
                       for r, path in sorted(replicate_reports.items()))
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
