@@ -54,6 +54,7 @@ def study_config(base: dict, strength: float, seed: int, generators: list[str], 
     config["prompts"] = {planted: config["prompts"][planted], control: config["prompts"][control]}
     if generators:
         config["generators"] = {g: config["generators"][g] for g in generators}
+    config.pop("judges", None)  # the sweep reads the primary judge only: a second one would only cost its training
     return config
 
 

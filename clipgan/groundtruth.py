@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from clipgan.bias import BiasConfig, bias_table, headlines
+from clipgan.bias import BiasConfig, add_detectable_shares, add_q_values, bias_table, headlines, mark_headlines
 
 _KEYS = ["generator", "condition", "prompt_id"]
 
@@ -26,13 +26,14 @@ def with_truth(table: pd.DataFrame) -> pd.DataFrame:
     return table[table.true_class.notna()]
 
 
-def judge_accuracy(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+def judge_accuracy(table: pd.DataFrame, confidence: float = 0.95, labels: str = "predicted") -> pd.DataFrame:
     """Per (generator, condition, prompt_id) with known truth: the judge's correct labels with an exact interval,
-    and, for each guided set, Fisher's exact test of its accuracy against the same generator's unguided images."""
+    and, for each guided set, Fisher's exact test of its accuracy against the same generator's unguided images.
+    `labels` is the judge's column: `predicted` (the primary judge) or a second judge's `predicted_<id>`."""
     known = with_truth(table)
     rows = []
     for (generator, condition, prompt_id), frame in known.groupby(_KEYS, sort=True):
-        correct, n = int((frame.predicted == frame.true_class).sum()), len(frame)
+        correct, n = int((frame[labels] == frame.true_class).sum()), len(frame)
         ci = stats.binomtest(correct, n).proportion_ci(confidence, method="exact")
         rows.append({"generator": generator, "condition": condition, "prompt_id": prompt_id,
                      "prompt": frame.prompt.iloc[0], "n": n, "correct": correct, "accuracy": correct / n,
@@ -51,13 +52,24 @@ def judge_accuracy(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFram
     return out
 
 
-def truth_bias(table: pd.DataFrame, classes: Sequence[str], cfg: BiasConfig) -> pd.DataFrame:
+def truth_bias(table: pd.DataFrame, classes: Sequence[str], cfg: BiasConfig,
+               study: pd.DataFrame | None = None) -> pd.DataFrame:
     """The bias table of the generators with known truth, computed from their true classes instead of the judge's
-    labels (its q-values are over these comparisons only)."""
+    labels.
+
+    With `study`, the judge's bias table of the whole study, the q-values, detectable shares and headlines are over
+    the same tests as the judge's (the other generators' rows as the judge labelled them), so a headline differs
+    from the judge's only where the labels do. Without it, they are over these generators' comparisons only."""
     known = with_truth(table)
     if not len(known):
         return pd.DataFrame()
-    return bias_table(known.assign(predicted=known.true_class), classes, cfg)
+    truth = bias_table(known.assign(predicted=known.true_class), classes, cfg)
+    if study is None:
+        return truth
+    with_truth_ids = set(truth.generator)
+    family = pd.concat([study[~study.generator.isin(with_truth_ids)], truth], ignore_index=True)
+    family = mark_headlines(add_detectable_shares(add_q_values(family), cfg.fdr, cfg.power), cfg.fdr)
+    return family[family.generator.isin(with_truth_ids)][truth.columns].reset_index(drop=True)
 
 
 def judge_against_truth(judged: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:

@@ -49,10 +49,25 @@ TINY_OVERLAY = REPO / "tests" / "fixtures" / "tiny_demo.yaml"
 
 
 def tiny(config: dict) -> dict:
-    """The demo config shrunk to a one-minute run (tests/fixtures/tiny_demo.yaml): plumbing, not findings."""
+    """The demo config shrunk to a one-minute run (tests/fixtures/tiny_demo.yaml): plumbing, not findings. It keeps
+    only the generators and second judges the overlay names (the two DCGANs and a one-epoch CLIP judge: the
+    renderer runs the same rules, and a test that needs one adds its own)."""
     from clipgan.config import merge
 
-    return merge(config, yaml.safe_load(TINY_OVERLAY.read_text()))
+    overlay = yaml.safe_load(TINY_OVERLAY.read_text())
+    config = merge(config, overlay)
+    for section in ("generators", "judges"):
+        config[section] = {key: config[section][key] for key in overlay[section]}
+    return config
+
+
+def only_generators(config: dict, *generators: str, judges: bool = False) -> dict:
+    """The demo config cut to some of its generators, and without its second judges unless asked: for a test that
+    reads one generator's findings and would pay for the others' training and searches."""
+    config["generators"] = {g: config["generators"][g] for g in generators}
+    if not judges:
+        config.pop("judges", None)
+    return config
 
 
 def run_demo(study: Path, edit=None, extra: tuple = (), env: dict | None = None) -> subprocess.CompletedProcess:

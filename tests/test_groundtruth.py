@@ -31,6 +31,15 @@ def test_accuracy_per_condition_with_exact_interval_and_fisher_test():
     assert acc.loc["guided", "p_vs_unguided"] < 1e-4 and np.isnan(acc.loc["unguided", "p_vs_unguided"])
 
 
+
+def test_a_second_judges_accuracy_reads_its_own_labels():
+    table = images([("unguided", "", "a", "a", 10), ("guided", "p", "b", "b", 10)])
+    table["predicted_other"] = ["a"] * 10 + ["a"] * 4 + ["b"] * 6  # calls 4 of the guided b-images a
+    primary = judge_accuracy(table).set_index("condition")
+    other = judge_accuracy(table, labels="predicted_other").set_index("condition")
+    assert primary.loc["guided", "correct"] == 10 and other.loc["guided", "correct"] == 6
+    assert other.loc["unguided", "correct"] == 10
+
 def test_rows_without_truth_are_left_out():
     table = images([("unguided", "", "a", "a", 5), ("guided", "p", "a", "a", 5)])
     table = pd.concat([table, table.assign(generator="gan", true_class=None)], ignore_index=True)
@@ -47,3 +56,26 @@ def test_a_judge_that_mislabels_the_searched_images_makes_a_finding_the_truth_do
     judged, truth = bias_table(table, CLASSES, cfg), truth_bias(table, CLASSES, cfg)
     both = judge_against_truth(judged, truth).set_index("baseline").loc["unguided"]
     assert both.judge_headline == "b" and both.true_headline == "c" and not both.agree
+
+
+def test_a_perfect_judge_and_the_truth_agree_however_many_other_tests_the_study_has():
+    """With the study's bias table, the true-class q-values are over the judge's tests: a judge that labels every
+    known image right gives the truth's headlines exactly, even where a weak finding sits at the FDR line only
+    because other generators add tests."""
+    known = images([("unguided", "", "a", "a", 80), ("unguided", "", "b", "b", 16), ("guided", "p", "b", "b", 10),
+                    ("guided", "p", "a", "a", 14)])
+    rng = np.random.default_rng(0)
+    noise = pd.DataFrame({"generator": "gan", "condition": ["unguided"] * 96 + ["guided"] * 24,
+                          "prompt_id": [""] * 96 + ["p"] * 24, "prompt": [""] * 96 + ["p"] * 24,
+                          "true_class": None, "predicted": rng.choice(CLASSES, 120)})
+    noise["restart"] = np.arange(120)
+    table = pd.concat([known, noise], ignore_index=True)
+    cfg = BiasConfig(n_permutations=199)
+    judged = bias_table(table, CLASSES, cfg)
+    truth = truth_bias(table, CLASSES, cfg, judged)
+    mine = judged[judged.generator == "r"].reset_index(drop=True)
+    np.testing.assert_allclose(truth.q_value.to_numpy(), mine.q_value.to_numpy())
+    assert judge_against_truth(judged, truth).agree.all()
+    alone = truth_bias(table, CLASSES, cfg)  # q over the renderer's tests only: b a finding there, not in the study
+    assert alone.headline.any() and not truth.headline.any()
+    assert not judge_against_truth(judged, alone).agree.all()  # the flag that family would raise for no error

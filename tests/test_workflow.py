@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, guided_sets, run_demo, snakemake, tiny, write_study
+from conftest import REPO, guided_sets, only_generators, run_demo, snakemake, tiny, write_study
 
 
 def job_counts(stdout: str) -> dict[str, int]:
@@ -26,12 +26,10 @@ def test_demo_dry_run_plans_every_stage(tmp_path):
     out = snakemake("-n", "--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"))
     assert out.returncode == 0, out.stderr
     jobs = job_counts(out.stdout)
-    assert jobs["data_prepare"] == 2 and jobs["clip_train"] == 1 and jobs["generator_train"] == 2
-    n_sets = len(guided_sets(yaml.safe_load((REPO / "demo" / "config.yaml").read_text())))
-    assert jobs["search_latents"] == 2 * n_sets and jobs["unguided_sample"] == 2
-    assert jobs["judge_classify"] == 2  # one per generator: its prompts and its baseline
-    for rule in ("judge_train", "table_build", "bias_compute", "report_html"):
-        assert jobs[rule] == 1
+    assert {rule: n for rule, n in jobs.items() if rule not in ('all', 'total')} == demo_counts()
+    assert jobs["data_prepare"] == 2 and jobs["clip_train"] == 1 and jobs["judge_clip_train"] == 1
+    assert jobs["generator_train"] == 3  # two DCGANs and the renderer (its "training" reads the class mix)
+    assert jobs["judge_classify"] == 3  # one per generator: its prompts and its baseline
 
 
 def test_full_study_dry_run_builds_the_whole_dag_offline(tmp_path):
@@ -151,6 +149,36 @@ def test_demo_outputs_and_judge_accuracy(demo_study):
         assert (demo_study / "logs" / log).read_text().startswith("") and (demo_study / "logs" / log).stat().st_size
 
 
+@pytest.mark.slow
+def test_the_demo_measures_its_judges_on_images_of_known_class(demo_study, capsys):
+    """The renderer's images carry their true class: the planted class is recovered on the true classes, every image
+    has every judge's label, and the report states each judge's accuracy on the renderer's guided and unguided
+    images (the number is the point, not a threshold: the test prints it)."""
+    from clipgan.groundtruth import judge_accuracy
+
+    results = demo_study / "results"
+    table = pd.read_parquet(results / "table.parquet")
+    rendered = table.generator == "renderer_nature"
+    assert rendered.any() and table[rendered].true_class.isin(config_classes()).all()
+    assert table[~rendered].true_class.isna().all()
+    assert table.predicted_clip_seed2.isin(config_classes()).all()  # the second judge labels every image
+
+    truth = pd.read_parquet(results / "bias_truth.parquet")
+    assert set(truth.generator) == {"renderer_nature"}
+    for baseline in ("prompt:landscape", "unguided"):
+        rows = comparison(truth, "renderer_nature", "beautiful", baseline)
+        assert headline(rows) == "mountain" and rows.loc["mountain", "q_value"] < 0.01, rows
+
+    html = (results / "report" / "index.html").read_text()
+    assert "The judge on generated images" in html and "The judges compared" in html
+    for judge, labels in (("resnet18", "predicted"), ("clip_seed2", "predicted_clip_seed2")):
+        accuracy = judge_accuracy(table[rendered], labels=labels)
+        for r in accuracy.to_dict("records"):  # every row of the report's accuracy table
+            assert f"<td>{judge}</td><td>renderer_nature</td>" in html and f"<td>{r['correct']}/{r['n']}</td>" in html
+        with capsys.disabled():
+            for condition, frame in accuracy.groupby("condition"):
+                print(f"\n[measured] {judge} on renderer_nature, {condition}: {frame.correct.sum()}/{frame.n.sum()}")
+
 def as_first_replicate(single: Path, study: Path) -> None:
     """A finished single run's outputs laid out as replicate r1 of `study` (datasets and their benchmarks and logs
     stay shared). r1's seed is the study seed (`clipgan.seeds.replicate_seed`), so these are the files r1 would make;
@@ -238,6 +266,7 @@ def test_the_search_not_the_control_prompt_carries_the_controls_shift(demo_study
     study = copy_study(demo_study, tmp_path / "no_hinge")
     config = yaml.safe_load((study / "config.yaml").read_text())
     config["search"]["realism_hinge"] = False
+    only_generators(config, "dcgan_nature")  # the others' searches would rerun too
     (study / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     out = snakemake("--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"))
     assert out.returncode == 0, out.stderr[-3000:]
@@ -251,6 +280,8 @@ def test_moving_the_planted_bias_moves_the_finding(tmp_path):
     def edit(config):
         config["synthetic"]["planted_bias"].update({"word": "majestic", "class": "glacier"})
         config["prompts"] = {"majestic": "a majestic landscape", "landscape": "a landscape"}
+        config["search"]["prompt_free"] = False  # only the pair is read here
+        only_generators(config, "dcgan_nature")
 
     run_demo(tmp_path / "moved", edit)
     bias = pd.read_parquet(tmp_path / "moved" / "results" / "bias.parquet")
@@ -259,7 +290,9 @@ def test_moving_the_planted_bias_moves_the_finding(tmp_path):
 
 @pytest.mark.slow
 def test_paraphrases_behave_like_the_prompts_they_paraphrase(demo_study):
-    """Sentences never seen among the captions: the planted word still finds its class; the control's does not."""
+    """Sentences never seen among the captions: the planted word still finds its class; the control's does not, on
+    the DCGANs. (The renderer, which draws any class as easily as any other, finds the word "view" itself: buildings
+    8/24 vs 0/24 against the control, q = 0.02, on the true classes too; README says so.)"""
     config = yaml.safe_load((demo_study / "config.yaml").read_text())
     captions = pd.concat([pd.read_parquet(demo_study / "resources" / "datasets" / d / "captions.parquet")
                           for d in config["datasets"]])
@@ -268,7 +301,7 @@ def test_paraphrases_behave_like_the_prompts_they_paraphrase(demo_study):
     bias = pd.read_parquet(demo_study / "results" / "bias.parquet")
     planted = comparison(bias, "dcgan_nature", "beautiful_view", "prompt:landscape")
     assert headline(planted) == "mountain", planted[["count_guided", "count_baseline", "q_value"]]
-    for generator in config["generators"]:
+    for generator in (g for g, settings in config["generators"].items() if settings["kind"] == "dcgan"):
         quiet = comparison(bias, generator, "landscape_view", "prompt:landscape")
         assert not (quiet.q_value < 0.05).any(), quiet[["count_guided", "count_baseline", "q_value"]]
 
@@ -295,19 +328,21 @@ def test_the_control_caption_is_as_likely_in_every_class(demo_study):
 @pytest.mark.slow
 def test_nothing_planted_nothing_replicates(tmp_path):
     """The null demo: the word is in 10% of the captions of every class, as common as each filler adjective. The
-    pair that differs only in that word must find nothing that replicates, in either generator.
+    pair that differs only in that word must find nothing that replicates.
 
     One training run cannot promise that: this null's first replicate (seed 7, the study seed) finds glacier 22/24
-    vs 1/24 (q = 7e-9) on the nature GAN and forest 9/24 vs 0/24 on the city GAN, the CLIP's accidental association
-    of the word with a class that a search maximises (docs/architecture.md, "What one CLIP cannot tell"). A second
-    replicate, retraining every model, finds nothing against the control (smallest p 0.08), so nothing replicates.
-    (Two replicates keep the suite's time; three, measured by hand, add a third quiet one.)"""
+    vs 1/24 (q = 7e-9) on the nature GAN (and forest 9/24 vs 0/24 on the city GAN, left out here for time), the
+    CLIP's accidental association of the word with a class that a search maximises (docs/architecture.md, "What one
+    CLIP cannot tell"). A second replicate, retraining every model, finds nothing against the control (smallest p
+    0.08), so nothing replicates. (Two replicates keep the suite's time; three, measured by hand, add a third quiet
+    one.)"""
     def null(config):
         config["seed"] = 7
         config["synthetic"]["planted_bias"].update(probability=0.1, background_probability=0.1)
         config["prompts"] = {"beautiful": "a beautiful landscape", "landscape": "a landscape"}
         config["search"]["prompt_free"] = False  # only the pair is read here
         config["replicates"] = 2
+        only_generators(config, "dcgan_nature")  # where r1's accidental finding is; the city GAN's time saved
 
     run_demo(tmp_path / "null", null)
     pooled = pd.read_parquet(tmp_path / "null" / "results" / "bias_pooled.parquet")
@@ -443,7 +478,8 @@ def demo_counts() -> dict[str, int]:
     return {"data_prepare": len(config["datasets"]), "clip_train": 1, "generator_train": n_gen,
             "judge_train": 1, "search_latents": n_gen * n_sets, "unguided_sample": n_gen,
             "judge_classify": n_gen, "table_build": 1, "bias_compute": 1, "report_html": 1, "audit_page": 1,
-            **({"search_pool": n_gen} if config["search"].get("pool_size") else {})}
+            **({"search_pool": n_gen} if config["search"].get("pool_size") else {}),
+            **({"judge_clip_train": n} if (n := sum("train" in j for j in config.get("judges", {}).values())) else {})}
 
 
 def counts(planned: dict[str, list[str]]) -> dict[str, int]:
@@ -494,8 +530,10 @@ def test_edits_rerun_exactly_the_jobs_that_read_them(demo_study, tmp_path):
     def stopping(config):  # a setting of the search alone: every search, not the pools
         config["search"]["patience"] = config["search"].get("patience", 0) + 1
 
+    generators = yaml.safe_load((demo_study / "config.yaml").read_text())["generators"]
+    own = sum("patience" in g.get("search", {}) for g in generators.values())  # their own patience wins
     assert counts(plan_after_edit(demo_study, tmp_path / "patience", stopping)) == {
-        "search_latents": guided, "judge_classify": n_gen, **downstream}
+        "search_latents": guided - own * per_generator, "judge_classify": n_gen - own, **downstream}
 
     def no_prompt_free(config):  # whether the prompt-free search runs is not how any search runs
         config["search"]["prompt_free"] = False

@@ -30,31 +30,32 @@ class GeneStream:
 
     def __init__(self, genes: np.ndarray):
         self.genes, self.position = np.asarray(genes, np.float64), 0
+        # Phi once per gene, not per draw: a forest scene makes hundreds of draws
+        self.uniforms = np.minimum(ndtr(self.genes), 1 - 1e-9)
 
-    def _take(self, size) -> np.ndarray:
-        n = 1 if size is None else int(np.prod(size))
-        index = (self.position + np.arange(n)) % len(self.genes)
+    def _take(self, values: np.ndarray, size):
+        if size is None:  # one number: most of the renderer's draws
+            value = values[self.position % len(values)]
+            self.position += 1
+            return float(value)
+        n = int(np.prod(size))
+        index = (self.position + np.arange(n)) % len(values)
         self.position += n
-        return self.genes[index]
-
-    def _shape(self, values: np.ndarray, size):
-        return float(values[0]) if size is None else values.reshape(size)
+        return values[index].reshape(size)
 
     def random(self, size=None):
-        return self._shape(np.minimum(ndtr(self._take(size)), 1 - 1e-9), size)
+        return self._take(self.uniforms, size)
 
     def uniform(self, low=0.0, high=1.0, size=None):
-        u = np.minimum(ndtr(self._take(size)), 1 - 1e-9)
-        return self._shape(low + (high - low) * u, size)
+        return low + (high - low) * self._take(self.uniforms, size)
 
     def normal(self, loc=0.0, scale=1.0, size=None):
-        return self._shape(loc + scale * self._take(size), size)
+        return loc + scale * self._take(self.genes, size)
 
     def integers(self, low, high=None, size=None):
         low, high = (0, low) if high is None else (low, high)
-        u = np.minimum(ndtr(self._take(size)), 1 - 1e-9)
-        values = np.floor(low + (high - low) * u).astype(np.int64)
-        return int(values[0]) if size is None else values.reshape(size)
+        values = np.floor(low + (high - low) * np.asarray(self._take(self.uniforms, size))).astype(np.int64)
+        return int(values) if size is None else values
 
     def choice(self, options, size=None):
         if size is not None:

@@ -19,7 +19,7 @@ _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1320px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.6em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em} h3{margin-bottom:.3em}
 table{border-collapse:collapse;font-size:.82em} td,th{border:1px solid #ddd;padding:.25em .5em;text-align:right}
-td.num,td.sig{white-space:nowrap} td:nth-child(2){text-align:left}
+td.num,td.sig{white-space:nowrap} td:nth-child(2){text-align:left} td.prompt{min-width:12em}
 th{background:#f4f4f4} td:first-child,th:first-child{text-align:left}
 .row{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start} img{max-width:100%}
 .note{color:#555;font-size:.9em} .sig{font-weight:bold;color:#b00} .quiet{color:#777;text-align:center}
@@ -64,7 +64,7 @@ def _summary_table(bias: pd.DataFrame, fdr: float, ci: str = "95%", flagged: dic
            f"<th>guided [{ci} CI]</th><th>baseline [{ci} CI]</th><th>log odds ratio [{ci} CI]</th><th>q (class)</th>"
            "<th>detectable share</th><th>noise reaches</th><th>p (whole mix)</th><th>q (whole mix)</th></tr>"]
     for r in headlines(bias).to_dict("records"):
-        common = (f"<tr><td>{html.escape(r['generator'])}</td><td>{html.escape(r['prompt'])}</td>"
+        common = (f"<tr><td>{html.escape(r['generator'])}</td><td class='prompt'>{html.escape(r['prompt'])}</td>"
                   f"<td>{html.escape(r['baseline'])}</td>")
         tail = (f"<td>{figures.format_effect(r['noise_lower_bound'])}</td>"
                 f"<td>{format_p(r['p_value_omnibus'], r['n_permutations'])}</td>"
@@ -91,8 +91,9 @@ def _summary_table(bias: pd.DataFrame, fdr: float, ci: str = "95%", flagged: dic
 
 
 def _ground_truth_section(table: pd.DataFrame, bias: pd.DataFrame, truth: pd.DataFrame, classes: list[str],
-                          fig_dir: Path, fdr: float, ci: str) -> str:
-    """The judge on generated images whose class is known (renderer generators); "" when there are none."""
+                          fig_dir: Path, fdr: float, ci: str, judges: list[str] | None = None) -> str:
+    """The judge on generated images whose class is known (renderer generators); "" when there are none. Second
+    judges (`judges`) are measured on the same images, below the primary."""
     from clipgan.groundtruth import judge_accuracy, judge_against_truth, with_truth
     from clipgan.judge import confusion_matrix
 
@@ -103,13 +104,16 @@ def _ground_truth_section(table: pd.DataFrame, bias: pd.DataFrame, truth: pd.Dat
            "judge's error is measured on the study's own images: its accuracy on the unguided samples and on each "
            "prompt's guided images (a search can find exactly the images a judge gets wrong), and each comparison's "
            "headline from the judge's labels beside the one from the true classes.</p>",
-           f"<table><tr><th>generator</th><th>images</th><th>correct</th><th>accuracy [{ci} CI]</th>"
+           f"<table><tr><th>judge</th><th>generator</th><th>images</th><th>correct</th><th>accuracy [{ci} CI]</th>"
            "<th>p (vs unguided, Fisher)</th></tr>"]
-    for r in judge_accuracy(known).to_dict("records"):
-        label = "unguided" if r["condition"] == "unguided" else f"guided: {html.escape(r['prompt'])}"
-        out.append(f"<tr><td>{html.escape(r['generator'])}</td><td>{label}</td><td>{r['correct']}/{r['n']}</td>"
-                   f"<td class='num'>{r['accuracy']:.2f} [{r['accuracy_ci_low']:.2f}, {r['accuracy_ci_high']:.2f}]"
-                   f"</td><td>{format_p(r['p_vs_unguided'])}</td></tr>")
+    primary = str(table.judge.iloc[0])
+    for name, labels in [(primary, "predicted")] + [(j, f"predicted_{j}") for j in judges or []]:
+        for r in judge_accuracy(known, labels=labels).to_dict("records"):
+            label = "unguided" if r["condition"] == "unguided" else f"guided: {html.escape(r['prompt'])}"
+            out.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(r['generator'])}</td><td>{label}</td>"
+                       f"<td>{r['correct']}/{r['n']}</td><td class='num'>{r['accuracy']:.2f} "
+                       f"[{r['accuracy_ci_low']:.2f}, {r['accuracy_ci_high']:.2f}]</td>"
+                       f"<td>{format_p(r['p_vs_unguided'])}</td></tr>")
     out.append("</table><div class='row'>")
     index = {c: i for i, c in enumerate(classes)}
     for (generator, condition), frame in known.groupby(["generator", "condition"], sort=True):
@@ -127,7 +131,8 @@ def _ground_truth_section(table: pd.DataFrame, bias: pd.DataFrame, truth: pd.Dat
                    f"<td>{html.escape(r['baseline'])}</td><td>{html.escape(r['judge_headline'] or 'none')}</td>"
                    f"<td>{html.escape(r['true_headline'] or 'none')}</td><td>{flag}</td></tr>")
     out.append(f"</table><p class='note'>A headline is the favoured class with the largest lower bound among findings "
-               f"(q &lt; {fdr}); the true-class q-values are over these generators' comparisons only.</p>")
+               f"(q &lt; {fdr}); the true-class q-values are over the same tests as the judge's (the other "
+               "generators' rows as the judge labelled them), so the two headlines differ only where labels do.</p>")
     return "\n".join(out)
 
 
@@ -362,7 +367,7 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
     if audit_findings:
         parts.append(_audit_section(read_table(audit_shares), audit, fdr, ci, fig_dir))
     if truth:
-        parts.append(_ground_truth_section(table, bias, read_table(truth), classes, fig_dir, fdr, ci))
+        parts.append(_ground_truth_section(table, bias, read_table(truth), classes, fig_dir, fdr, ci, judges))
     if judges:
         parts.append(_judges_section(read_table(agreement), findings, judges, table.judge.iloc[0], ci, fdr))
 

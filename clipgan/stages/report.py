@@ -37,7 +37,7 @@ def bias_compute(job: Job) -> None:
     images = read_table(job.input.table)
     bias = bias_table(images, job.params.classes, settings)
     write_table(bias, job.output.bias, bias_schema(), job.provenance())
-    truth = truth_bias(images, job.params.classes, settings)  # empty when no generator knows its classes
+    truth = truth_bias(images, job.params.classes, settings, bias)  # empty when no generator knows its classes
     write_table(truth if len(truth) else pd.DataFrame(columns=bias_schema().names), job.output.truth, bias_schema(),
                 job.provenance())
     others = bias_by_judge(images, job.params.judges, job.params.classes, settings)
