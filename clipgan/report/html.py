@@ -19,7 +19,7 @@ _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1320px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.6em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em} h3{margin-bottom:.3em}
 table{border-collapse:collapse;font-size:.82em} td,th{border:1px solid #ddd;padding:.25em .5em;text-align:right}
-td.num,td.sig{white-space:nowrap} td:nth-child(2){text-align:left} td.prompt{min-width:12em}
+td.num,td.sig{white-space:nowrap} td:nth-child(2){text-align:left} td.prompt{min-width:9em}
 th{background:#f4f4f4} td:first-child,th:first-child{text-align:left}
 .row{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start} img{max-width:100%}
 .note{color:#555;font-size:.9em} .sig{font-weight:bold;color:#b00} .quiet{color:#777;text-align:center}
