@@ -61,12 +61,11 @@ def tiny(config: dict) -> dict:
     return config
 
 
-def only_generators(config: dict, *generators: str, judges: bool = False) -> dict:
-    """The demo config cut to some of its generators, and without its second judges unless asked: for a test that
-    reads one generator's findings and would pay for the others' training and searches."""
+def only_generators(config: dict, *generators: str) -> dict:
+    """The demo config cut to some of its generators and without its second judges: for a test that reads the
+    primary judge's findings on one generator and would pay for the others' training and searches."""
     config["generators"] = {g: config["generators"][g] for g in generators}
-    if not judges:
-        config.pop("judges", None)
+    config.pop("judges", None)
     return config
 
 

@@ -31,7 +31,6 @@ def test_accuracy_per_condition_with_exact_interval_and_fisher_test():
     assert acc.loc["guided", "p_vs_unguided"] < 1e-4 and np.isnan(acc.loc["unguided", "p_vs_unguided"])
 
 
-
 def test_a_second_judges_accuracy_reads_its_own_labels():
     table = images([("unguided", "", "a", "a", 10), ("guided", "p", "b", "b", 10)])
     table["predicted_other"] = ["a"] * 10 + ["a"] * 4 + ["b"] * 6  # calls 4 of the guided b-images a
@@ -39,6 +38,7 @@ def test_a_second_judges_accuracy_reads_its_own_labels():
     other = judge_accuracy(table, labels="predicted_other").set_index("condition")
     assert primary.loc["guided", "correct"] == 10 and other.loc["guided", "correct"] == 6
     assert other.loc["unguided", "correct"] == 10
+
 
 def test_rows_without_truth_are_left_out():
     table = images([("unguided", "", "a", "a", 5), ("guided", "p", "a", "a", 5)])

@@ -26,7 +26,7 @@ def test_demo_dry_run_plans_every_stage(tmp_path):
     out = snakemake("-n", "--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"))
     assert out.returncode == 0, out.stderr
     jobs = job_counts(out.stdout)
-    assert {rule: n for rule, n in jobs.items() if rule not in ('all', 'total')} == demo_counts()
+    assert {rule: n for rule, n in jobs.items() if rule not in ("all", "total")} == demo_counts()
     assert jobs["data_prepare"] == 2 and jobs["clip_train"] == 1 and jobs["judge_clip_train"] == 1
     assert jobs["generator_train"] == 3  # two DCGANs and the renderer (its "training" reads the class mix)
     assert jobs["judge_classify"] == 3  # one per generator: its prompts and its baseline
@@ -178,6 +178,7 @@ def test_the_demo_measures_its_judges_on_images_of_known_class(demo_study, capsy
         with capsys.disabled():
             for condition, frame in accuracy.groupby("condition"):
                 print(f"\n[measured] {judge} on renderer_nature, {condition}: {frame.correct.sum()}/{frame.n.sum()}")
+
 
 def as_first_replicate(single: Path, study: Path) -> None:
     """A finished single run's outputs laid out as replicate r1 of `study` (datasets and their benchmarks and logs
