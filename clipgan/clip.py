@@ -34,15 +34,16 @@ class ClipSpec:
     config_file: str = ""  # JSON model config to register (small demo architectures)
     sha256: str = ""  # of a `pretrained` file: checked before loading
     trust_pickle: bool = False  # allow a `pretrained` file that needs pickle (requires sha256)
+    section: str = "clip"  # the config section these settings come from (clip, judges.<id>): errors name it
 
 
-def register_config(config_file: str | Path) -> str:
+def register_config(config_file: str | Path, section: str = "clip") -> str:
     """Register a JSON model config with open_clip; returns the model name (the file stem)."""
     import open_clip
 
     path = Path(config_file)
     if not path.is_file():
-        raise MissingAssetError(f"CLIP model config {path} not found (config key clip.config_file)")
+        raise MissingAssetError(f"CLIP model config {path} not found (config key {section}.config_file)")
     json.loads(path.read_text())  # fail here, with the path, on a malformed file
     open_clip.add_model_config(path)
     return path.stem
@@ -52,25 +53,26 @@ def load_clip(spec: ClipSpec, device: str | torch.device = "cpu") -> tuple[torch
     """Return (model in eval mode, tokenizer) for `spec`."""
     import open_clip
 
-    name = register_config(spec.config_file) if spec.config_file else spec.model
+    key = spec.section
+    name = register_config(spec.config_file, key) if spec.config_file else spec.model
     if name not in open_clip.list_models():
-        raise ValueError(f"unknown CLIP architecture {name!r} (config key clip.model); "
+        raise ValueError(f"unknown CLIP architecture {name!r} (config key {key}.model); "
                          f"available: {', '.join(open_clip.list_models()[:20])}, ... "
-                         "or give a JSON model config in clip.config_file")
+                         f"or give a JSON model config in {key}.config_file")
     pretrained = spec.pretrained or None
     if pretrained and not Path(pretrained).is_file():
         tags = open_clip.list_pretrained_tags_by_model(name)
         if pretrained not in tags:
             raise MissingAssetError(
-                f"CLIP weights {pretrained!r} (config key clip.pretrained) are neither a file nor a "
+                f"CLIP weights {pretrained!r} (config key {key}.pretrained) are neither a file nor a "
                 f"known tag of {name}. Known tags: {', '.join(tags) or 'none'}. To use a local "
-                "checkpoint, set clip.pretrained to the path of an open_clip state dict file.")
+                f"checkpoint, set {key}.pretrained to the path of an open_clip state dict file.")
     if pretrained and Path(pretrained).is_file():
         # our own loader (weights-only unless the config vouches for the file), then open_clip's network
-        state = load_torch(pretrained, trust_pickle=spec.trust_pickle, sha256=spec.sha256, key="clip")
+        state = load_torch(pretrained, trust_pickle=spec.trust_pickle, sha256=spec.sha256, key=key)
         state = state.get("state_dict", state) if isinstance(state, dict) else state
         if not isinstance(state, dict):
-            raise ValueError(f"clip.pretrained: {pretrained} holds a {type(state).__name__}, not a state dict")
+            raise ValueError(f"{key}.pretrained: {pretrained} holds a {type(state).__name__}, not a state dict")
         if next(iter(state), "").startswith("module."):
             state = {k[len("module."):]: v for k, v in state.items()}
         model = open_clip.create_model(name, pretrained=None, device=device)
@@ -263,7 +265,7 @@ def train_clip(model: torch.nn.Module, tokenizer, images: np.ndarray, captions: 
     from open_clip import ClipLoss
 
     from clipgan.data.augment import degrade, to_tensor_images
-    from clipgan.training import train_epochs
+    from clipgan.training import one_cycle, train_epochs
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -273,7 +275,7 @@ def train_clip(model: torch.nn.Module, tokenizer, images: np.ndarray, captions: 
     tokens = tokenizer(list(captions))
     n = len(images)
     steps = cfg.epochs * max(n // cfg.batch_size, 1)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.1)
+    sched = one_cycle(opt, cfg.lr, steps, warmup_share=0.1)
     size = image_size(model)
     mean, std = image_mean_std(model)
     mean_t, std_t = torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1)

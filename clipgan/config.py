@@ -46,15 +46,16 @@ def domain_spec(dataset: str, settings: dict, synthetic: dict, seed: int, image_
                       captions=captions)
 
 
-def clip_spec(clip: dict, weights: str = "", config_file: str = "") -> ClipSpec:
+def clip_spec(clip: dict, weights: str = "", config_file: str = "", section: str = "clip") -> ClipSpec:
     """The CLIP to load: `weights` (a file this pipeline wrote) or the configured clip.pretrained.
 
-    `config_file`: where the rule declared clip.config_file (the same path, as an input)."""
+    `config_file`: where the rule declared clip.config_file (the same path, as an input). `section`: where `clip`
+    sits in the config (clip, judges.<id>), for the messages."""
     config_file = config_file or clip.get("config_file", "")
     if weights:
-        return ClipSpec(model=clip["model"], pretrained=weights, config_file=config_file)
+        return ClipSpec(model=clip["model"], pretrained=weights, config_file=config_file, section=section)
     return ClipSpec(model=clip["model"], pretrained=clip.get("pretrained", ""), config_file=config_file,
-                    sha256=clip.get("sha256", ""), trust_pickle=bool(clip.get("trust_pickle", False)))
+                    sha256=clip.get("sha256", ""), trust_pickle=bool(clip.get("trust_pickle", False)), section=section)
 
 
 def clip_train_config(clip: dict, seed: int) -> ClipTrainConfig:

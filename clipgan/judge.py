@@ -65,7 +65,7 @@ def train_judge(images: np.ndarray, labels: np.ndarray, cfg: JudgeConfig, *, dev
 
     With `resume`, training state is saved every `resume.every` steps and picked up again.
     """
-    from clipgan.training import train_epochs
+    from clipgan.training import one_cycle, train_epochs
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -73,7 +73,7 @@ def train_judge(images: np.ndarray, labels: np.ndarray, cfg: JudgeConfig, *, dev
                          trust_pickle=cfg.trust_pickle).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     steps = cfg.epochs * max(len(images) // cfg.batch_size, 1)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.2)
+    sched = one_cycle(opt, cfg.lr, steps, warmup_share=0.2)
     y_all = torch.as_tensor(labels, dtype=torch.long)
 
     def step(idx, epoch):

@@ -102,9 +102,14 @@ def clip_weights():
     return "resources/models/clip/weights.pt"
 
 
+def model_config_file(settings):
+    """A CLIP's config_file (a JSON architecture, the demo's), as an input list: empty when it is not set."""
+    return [settings["config_file"]] if settings.get("config_file") else []
+
+
 def clip_model_config():
-    """clip.config_file (a JSON architecture, the demo's), read by every job that builds CLIP."""
-    return [config["clip"]["config_file"]] if config["clip"].get("config_file") else []
+    """clip.config_file, read by every job that builds the guiding CLIP."""
+    return model_config_file(config["clip"])
 
 
 def judge_model(judge_id):
@@ -115,14 +120,13 @@ def judge_model(judge_id):
 
 
 def judge_model_config(wildcards):
-    """judges.<id>.config_file (a JSON architecture), when set."""
-    path = config["judges"][wildcards.judge].get("config_file", "")
-    return [path] if path else []
+    """judges.<id>.config_file, when set."""
+    return model_config_file(config["judges"][wildcards.judge])
 
 
 def judge_model_configs():
     """Every second judge's config_file that is set (classification reads them through its params, by id)."""
-    return [config["judges"][j]["config_file"] for j in JUDGES if config["judges"][j].get("config_file")]
+    return [path for j in JUDGES for path in model_config_file(config["judges"][j])]
 
 
 def judge_training_settings(wildcards):

@@ -32,6 +32,18 @@ def test_unknown_architecture_names_the_key():
         load_clip(ClipSpec(model="NoSuchNet"))
 
 
+def test_a_second_judges_clip_names_its_own_keys(tmp_path):
+    """A second judge's CLIP settings live under judges.<id>: its errors point there, not at the guiding clip."""
+    from clipgan.config import clip_spec
+
+    with pytest.raises(ValueError, match=r"judges\.clip_b\.model.*judges\.clip_b\.config_file"):
+        load_clip(clip_spec({"model": "NoSuchNet"}, section="judges.clip_b"))
+    with pytest.raises(MissingAssetError, match=r"judges\.clip_b\.pretrained"):
+        load_clip(clip_spec({"model": "ViT-B-32", "pretrained": "no_such_tag"}, section="judges.clip_b"))
+    with pytest.raises(MissingAssetError, match=r"judges\.clip_b\.config_file"):
+        load_clip(clip_spec({"model": "x", "config_file": str(tmp_path / "nope.json")}, section="judges.clip_b"))
+
+
 def test_missing_config_file_names_the_key(tmp_path):
     with pytest.raises(MissingAssetError, match="clip.config_file"):
         load_clip(ClipSpec(model="x", config_file=str(tmp_path / "nope.json")))

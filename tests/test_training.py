@@ -61,3 +61,31 @@ def test_the_shared_loop_returns_epoch_means():
                            step=lambda idx, epoch: {"loss": float(idx[0])}, losses={"loss": "loss"}, model="toy",
                            setting="toy.lr", progress=rows.append)
     assert history == rows == [{"epoch": 1, "step": 2, "loss": 2.0}, {"epoch": 2, "step": 4, "loss": 2.0}]
+
+
+def test_a_one_step_warm_up_trains_instead_of_dividing_by_zero():
+    """5 steps at the judge's 0.2 warm-up (or 10 at CLIP's 0.1) is one step of warm-up, where torch's own
+    OneCycleLR divides by zero; the schedule still rises to the peak and falls to near zero."""
+    from clipgan.judge import JudgeConfig, train_judge
+    from clipgan.training import one_cycle
+
+    for steps, share in ((5, 0.2), (10, 0.1)):
+        with pytest.raises(ZeroDivisionError):  # why the helper exists: if torch fixes it, the nudge can go
+            opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=steps, pct_start=share)
+            for _ in range(steps):
+                opt.step()
+                sched.step()
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        sched = one_cycle(opt, 1.0, steps, warmup_share=share)
+        rates = []
+        for _ in range(steps):
+            rates.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        assert max(rates) > 0.5 and rates[0] < 0.1 and rates[-1] < max(rates) / 2, rates
+
+    rng = np.random.default_rng(0)  # the judge itself, 5 steps: 1 epoch of 5 batches
+    _, log = train_judge(rng.integers(0, 255, (40, 32, 32, 3), dtype=np.uint8), rng.integers(0, 2, 40),
+                         JudgeConfig(arch="resnet18", epochs=1, batch_size=8, classes=["a", "b"]))
+    assert len(log) == 1 and np.isfinite(log[0]["loss"])

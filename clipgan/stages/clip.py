@@ -18,12 +18,13 @@ def clip_train(job: Job) -> None:
     input: datasets, model_config (clip.config_file, if set). params: clip, seed, image_size, classes, device."""
     from clipgan import config as cfgs
 
-    train_clip_from_captions(job, job.params.clip, cfgs.clip_train_config(job.params.clip, job.params.seed))
+    train_clip_from_captions(job, job.params.clip, cfgs.clip_train_config(job.params.clip, job.params.seed), "clip")
 
 
-def train_clip_from_captions(job: Job, settings: dict, train_cfg) -> None:
-    """Train a CLIP (`settings`: model, config_file, train) on the captioned scenes of job.input.datasets; write
-    job.output.model and job.output.metrics (with its zero-shot accuracy on the held-out scenes).
+def train_clip_from_captions(job: Job, settings: dict, train_cfg, section: str) -> None:
+    """Train a CLIP (`settings`, config section `section`: model, config_file, train) on the captioned scenes of
+    job.input.datasets; write job.output.model and job.output.metrics (with its zero-shot accuracy on the held-out
+    scenes).
 
     The guiding CLIP (clip_train) and a second judge trained here (judge_clip_train) differ only in their
     settings and their seed."""
@@ -42,7 +43,8 @@ def train_clip_from_captions(job: Job, settings: dict, train_cfg) -> None:
     pairs = pd.concat(frames, ignore_index=True)
     train, test = pairs[pairs.split == "train"], pairs[pairs.split == "test"]
     torch.manual_seed(train_cfg.seed)  # the random initialisation happens inside load_clip
-    model, tokenizer = load_clip(cfgs.clip_spec(settings, config_file=job.optional_input("model_config")), device)
+    spec = cfgs.clip_spec(settings, config_file=job.optional_input("model_config"), section=section)
+    model, tokenizer = load_clip(spec, device)
     images = load_images(train.file, p.image_size)
     log.info("training CLIP %s on %d (image, caption) pairs", settings["model"], len(train))
     resume = resumer(job.output.model, {"clip": settings, "train": train_cfg}, dataset_dirs,
@@ -78,7 +80,7 @@ def fetch_clip_weights(job: Job, settings: dict, key: str) -> None:
     from clipgan.clip import load_clip
     from clipgan.io import MissingAssetError, save_torch
 
-    spec = cfgs.clip_spec(settings, config_file=job.optional_input("model_config"))
+    spec = cfgs.clip_spec(settings, config_file=job.optional_input("model_config"), section=key)
     try:
         model, _ = load_clip(spec, "cpu")
     except (MissingAssetError, UnsafeCheckpointError, ValueError):

@@ -66,7 +66,8 @@ def judge_clip_train(job: Job) -> None:
     from clipgan.stages.clip import train_clip_from_captions
 
     judge_id, settings = job.wildcards.judge, job.params.settings
-    train_clip_from_captions(job, settings, cfgs.judge_clip_train_config(settings, job.params.seed, judge_id))
+    train_clip_from_captions(job, settings, cfgs.judge_clip_train_config(settings, job.params.seed, judge_id),
+                             f"judges.{judge_id}")
 
 
 @stage
@@ -106,7 +107,7 @@ def judge_classify(job: Job) -> None:
         raise ValueError(f"the judge in {job.input.judge} knows {judge.classes}, the study's classes are {classes}")
     second = []  # (id, model, tokenizer, templates), loaded once for all parts
     for (judge_id, settings), path in zip(sorted(others.items()), weights):
-        model, tokenizer = load_clip(cfgs.clip_spec(settings, weights=path), device)
+        model, tokenizer = load_clip(cfgs.clip_spec(settings, weights=path, section=f"judges.{judge_id}"), device)
         second.append((judge_id, model, tokenizer, tuple(settings.get("templates", DEFAULT_TEMPLATES))))
     schema = image_schema(classes, sorted(others))
     for part, source, target in zip(parts, sources, targets):  # one part's images in memory at a time
