@@ -72,6 +72,24 @@ def truth_bias(table: pd.DataFrame, classes: Sequence[str], cfg: BiasConfig,
     return family[family.generator.isin(with_truth_ids)][truth.columns].reset_index(drop=True)
 
 
+def truth_verdicts(judged: pd.DataFrame, truth: pd.DataFrame, keys: Sequence[tuple], fdr: float) -> dict[tuple, str]:
+    """For findings of the judge's bias table (`keys`: (generator, prompt_id, baseline, class)) on generators with
+    truth: whether the true classes make the same finding (q < fdr, the same direction). Keys of other generators
+    are left out."""
+    index = ["generator", "prompt_id", "baseline", "class"]
+    if not len(truth):
+        return {}
+    true_rows, judged_rows = truth.set_index(index), judged.set_index(index)
+    out = {}
+    for key in keys:
+        if key not in true_rows.index:
+            continue
+        t, j = true_rows.loc[key], judged_rows.loc[key]
+        same = t.q_value < fdr and np.sign(t.log_odds_ratio) == np.sign(j.log_odds_ratio)
+        out[key] = "the true classes confirm it" if same else "the true classes do not show it"
+    return out
+
+
 def judge_against_truth(judged: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     """Per comparison of the generators with truth: the headline class under the judge's labels and under the true
     classes, side by side; `agree` is False where the judge made (or hid) the finding."""

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from clipgan.bias import BiasConfig, bias_table
-from clipgan.groundtruth import judge_accuracy, judge_against_truth, truth_bias
+from clipgan.groundtruth import judge_accuracy, judge_against_truth, truth_bias, truth_verdicts
 
 CLASSES = ["a", "b", "c"]
 
@@ -56,6 +56,13 @@ def test_a_judge_that_mislabels_the_searched_images_makes_a_finding_the_truth_do
     judged, truth = bias_table(table, CLASSES, cfg), truth_bias(table, CLASSES, cfg)
     both = judge_against_truth(judged, truth).set_index("baseline").loc["unguided"]
     assert both.judge_headline == "b" and both.true_headline == "c" and not both.agree
+
+    # the report's summary asks of each flagged finding whether the truth makes it, in the same direction: b
+    # favoured no; a disfavoured (0/24 either way) yes; c disfavoured no (the truth favours c)
+    keys = [("r", "p", "unguided", c) for c in "bac"] + [("gan", "p", "unguided", "b")]
+    verdicts = truth_verdicts(judged, truth, keys, cfg.fdr)
+    assert verdicts == {keys[0]: "the true classes do not show it", keys[1]: "the true classes confirm it",
+                        keys[2]: "the true classes do not show it"}
 
 
 def test_a_perfect_judge_and_the_truth_agree_however_many_other_tests_the_study_has():

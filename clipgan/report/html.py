@@ -330,6 +330,11 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
         tuple(r[k] for k in ("generator", "prompt_id", "baseline", "class")):
             "contradicted by another judge" if r["contradicted"] else "one judge only"
         for r in findings[findings.one_judge_only | findings.contradicted].to_dict("records")}
+    if truth and flagged:  # a lone judge's finding on images of known class: the truth settles it
+        from clipgan.groundtruth import truth_verdicts
+
+        for key, verdict in truth_verdicts(bias, read_table(truth), list(flagged), fdr).items():
+            flagged[key] = f"{flagged[key]}; {verdict}"
     audit = read_table(audit_findings) if audit_findings else pd.DataFrame()
     for r in (audit[audit.changed & (audit.finding | audit.corrected_finding)].to_dict("records") if len(audit)
               else []):
