@@ -30,9 +30,19 @@ def guided_sets(config: dict) -> list[str]:
     return sorted(config["prompts"]) + (["prompt_free"] if config["search"].get("prompt_free", True) else [])
 
 
+NO_SLURM = REPO / "tests" / "no_slurm"
+
+
+def offline_env(**overrides: str) -> dict:
+    """The environment of a Snakemake run in a test: offline, and with an `scontrol` that fails at once first on PATH
+    (tests/no_slurm/scontrol: the SLURM plugin asks scontrol at every start, and where SLURM is installed but no
+    controller runs the real one waits 9 seconds). A run on the test cluster passes its own PATH."""
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "PATH": f"{NO_SLURM}{os.pathsep}{os.environ['PATH']}", **overrides}
+
+
 def snakemake(*args, cwd=REPO, timeout=1800, env=None):
     """Run Snakemake in a subprocess, offline."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    env = offline_env(**(env or {}))
     return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout)
 

@@ -1,17 +1,16 @@
 """The benchmark scripts run and print their tables (quick settings; the numbers are for people, not asserts)."""
 
-import os
 import re
 import subprocess
 import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, offline_env
 
 
 def run(*args, timeout=900):
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}  # the library, installed or not
+    env = offline_env(PYTHONPATH=str(REPO))  # the library, installed or not
     out = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
     print(out.stdout)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, run_demo, snakemake, tiny, write_study
+from conftest import REPO, offline_env, run_demo, snakemake, tiny, write_study
 
 TARGET = "results/generators/dcgan_nature/generator.pt"
 
@@ -43,7 +43,7 @@ def test_kill_9_during_training_then_rerun_incomplete_gives_the_same_model(tmp_p
     proc = subprocess.Popen([sys.executable, "-m", "snakemake", TARGET, "--cores", "1", "--directory", str(study),
                              "--snakefile", str(REPO / "Snakefile")], cwd=REPO, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                            env=offline_env())
     deadline = time.monotonic() + 300
     while not resume_file.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, guided_sets, only_generators, run_demo, snakemake, tiny, write_study
+from conftest import REPO, guided_sets, offline_env, only_generators, run_demo, snakemake, tiny, write_study
 
 
 def job_counts(stdout: str) -> dict[str, int]:
@@ -207,32 +207,33 @@ def as_first_replicate(single: Path, study: Path) -> None:
 
 @pytest.mark.slow
 def test_the_replicated_demo_finds_the_planted_bias_in_every_replicate(demo_study, tmp_path, capsys):
-    """The documented overlay (demo/replicates.yaml, three replicates) on the nature GAN, with the finished demo as
-    its r1 (the same seed; moved there, it saves a run): r2 and r3 retrain and search from their own seeds; in every
-    replicate the planted class is the one the planted prompt moves most against the control, and the pooled table
-    has every row of a replicate's and says `replicated` exactly where every replicate made the finding.
+    """Two replicates of the demo on the nature GAN, with the finished demo as r1 (the same seed; moved there, it
+    saves a run): r2 retrains and searches from its own seed; in every replicate the planted class is the one the
+    planted prompt moves most against the control, and the pooled table has every row of a replicate's and says
+    `replicated` exactly where every replicate made the finding. (demo/replicates.yaml asks three; the third costs
+    four minutes of the suite and tests nothing the second does not.)
 
-    Whether each replicate's move is a finding (q < 0.05) depends on the training run: on one machine r2 gave
-    8/24 vs 0/24 (q 0.03); on CI's CPU (the run of 6a2b2c0) one of r2 and r3 fell short. The test prints each
-    replicate's counts and q; the README reports them."""
+    Whether each replicate's move is a finding (q < 0.05) depends on the training run: the run of 4564699 gave r1
+    10/24 vs 0/24 (q 0.004), r2 18/24 vs 0/24, r3 23/24 vs 15/24 (q 0.035); on CI's CPU (the run of 6a2b2c0) one of
+    r2 and r3 fell short. The test prints each replicate's counts and q; the README reports them."""
     import time
 
     from clipgan.replicates import KEYS
 
     config = only_generators(yaml.safe_load((REPO / "demo" / "config.yaml").read_text()), "dcgan_nature")
+    config["replicates"] = 2
     study = write_study(tmp_path / "replicated", config)  # r1 keeps the other generators' rows; they pool no further
     as_first_replicate(demo_study, study)
     t0 = time.perf_counter()
-    out = snakemake("--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"),
-                    "--configfile", str(REPO / "demo" / "replicates.yaml"), timeout=1800)
+    out = snakemake("--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"), timeout=1800)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     with capsys.disabled():
-        print(f"\n[timing] replicated demo, r2 and r3 with the pooled report: {time.perf_counter() - t0:.0f} s")
+        print(f"\n[timing] replicated demo, r2 with the pooled report: {time.perf_counter() - t0:.0f} s")
     ran = job_counts(out.stderr if "Job stats:" in out.stderr else out.stdout)
-    assert ran["clip_train"] == 2 and ran["judge_train"] == 2 and "data_prepare" not in ran  # r1 as it was
+    assert ran["clip_train"] == 1 and ran["judge_train"] == 1 and "data_prepare" not in ran  # r1 as it was
 
     results = study / "results"
-    tables = {r: pd.read_parquet(results / "replicates" / r / "bias.parquet") for r in ("r1", "r2", "r3")}
+    tables = {r: pd.read_parquet(results / "replicates" / r / "bias.parquet") for r in ("r1", "r2")}
     assert_planted_bias_recovered(tables["r1"], "dcgan_nature", "mountain", "beautiful", "landscape")
     findings = []
     for replicate, bias in tables.items():  # in every replicate the planted class is the one the prompt moves most
@@ -247,17 +248,20 @@ def test_the_replicated_demo_finds_the_planted_bias_in_every_replicate(demo_stud
     pooled = pd.read_parquet(results / "bias_pooled.parquet")
     assert sorted(map(tuple, pooled[KEYS].to_numpy())) == sorted(map(tuple, tables["r1"][KEYS].to_numpy()))
     planted = pooled.set_index(KEYS).loc[("dcgan_nature", "beautiful", "prompt:landscape", "mountain")]
-    assert planted.replicates == 3 and planted.pooled_effect > 0
+    assert planted.replicates == 2 and planted.pooled_effect > 0
     assert planted.replicated == all(findings) and planted.replicated_share == pytest.approx(np.mean(findings))
     assert not planted.replicated or planted.headline
-    assert np.isfinite([planted.tau2, planted.within_variance, planted.prediction_low]).all()
-    assert not tables["r2"].equals(tables["r3"])  # replicates differ
+    assert np.isfinite([planted.tau2, planted.within_variance]).all()
+    assert np.isnan(planted.prediction_low)  # a prediction interval needs three replicates
+    counts = {r: t[t.generator == "dcgan_nature"].sort_values(KEYS)[["count_guided", "count_baseline"]].to_numpy()
+              for r, t in tables.items()}
+    assert counts["r1"].shape == counts["r2"].shape and (counts["r1"] != counts["r2"]).any()  # replicates differ
 
     html = (results / "report" / "index.html").read_text()
     assert "Findings across replicates" in html and "Forest plots" in html
     for figure in re.findall(r"src='(figures/[^']+)'", html):
         assert (results / "report" / figure).is_file()
-    for replicate in ("r1", "r2", "r3"):
+    for replicate in ("r1", "r2"):
         assert f"href='../replicates/{replicate}/report/index.html'" in html
         assert (results / "replicates" / replicate / "audit" / "index.html").is_file()
         assert (study / "logs" / "replicates" / replicate / "clip" / "train.log").stat().st_size
@@ -677,7 +681,7 @@ def test_jobs_import_the_checkout_even_from_a_python_without_clipgan(tmp_path):
     study = write_study(tmp_path / "study", config)
     out = subprocess.run([python, "-m", "snakemake", "--cores", "1", "--directory", str(study), "--snakefile",
                           str(REPO / "Snakefile"), "resources/datasets/city"], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=600, env={**os.environ, "PYTHONPATH": "", "HF_HUB_OFFLINE": "1"})
+                         text=True, timeout=600, env=offline_env(PYTHONPATH=""))
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert "clipgan 0.1.0" in (study / "logs" / "data" / "city.log").read_text()
     assert len(list((study / "resources" / "datasets" / "city" / "train").rglob("*.png"))) == 24

@@ -7,7 +7,8 @@
 #
 # Idempotent: start on a running cluster only checks it; stop on a stopped one does nothing.
 # Needs root (as in CI). The node's CPUs and memory are read from the machine (slurmd -C); one
-# GPU is declared with File=/dev/null so jobs that ask for a GPU can be scheduled.
+# stand-in GPU per CPU is declared (empty files as their devices) so jobs that ask for a GPU can be
+# scheduled, as many at once as a local run with the same cores runs jobs.
 set -euo pipefail
 
 CONF_DIR=/etc/slurm
@@ -79,11 +80,12 @@ DefMemPerCPU=$def_mem
 MinJobAge=300
 ReturnToService=2
 GresTypes=gpu
-$(sed "s/RealMemory=[0-9]*/RealMemory=$mem_mb/" <<<"$node_line") Gres=gpu:1 State=UNKNOWN
+$(sed "s/RealMemory=[0-9]*/RealMemory=$mem_mb/" <<<"$node_line") Gres=gpu:$cpus State=UNKNOWN
 PartitionName=$PARTITION Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
-    # a GPU resource must name a File, or the node is invalid; /dev/null stands in for it
-    echo "NodeName=$host Name=gpu File=/dev/null" >"$CONF_DIR/gres.conf"
+    # a GPU resource must name a File per GPU, or the node is invalid: empty files stand in for the devices
+    for i in $(seq 0 $((cpus - 1))); do : >"$RUN_DIR/gpu$i"; done
+    echo "NodeName=$host Name=gpu File=$RUN_DIR/gpu[0-$((cpus - 1))]" >"$CONF_DIR/gres.conf"
     rm -f "$CONF_DIR/cgroup.conf"  # 22.05 has no CgroupPlugin=disabled; linuxproc + task/none need none
 }
 
