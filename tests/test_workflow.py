@@ -304,6 +304,7 @@ def test_moving_the_planted_bias_moves_the_finding(tmp_path):
         config["prompts"] = {"majestic": "a majestic landscape", "landscape": "a landscape"}
         config["search"]["prompt_free"] = False  # only the pair is read here
         only_generators(config, "dcgan_nature")
+        config["judge"]["datasets"] = ["nature"]  # the nature GAN's classes: no city scenes to make or learn
 
     run_demo(tmp_path / "moved", edit)
     bias = pd.read_parquet(tmp_path / "moved" / "results" / "bias.parquet")
@@ -352,12 +353,12 @@ def test_nothing_planted_nothing_replicates(tmp_path):
     """The null demo: the word is in 10% of the captions of every class, as common as each filler adjective. The
     pair that differs only in that word must find nothing that replicates.
 
-    One training run cannot promise that: this null's first replicate (seed 7, the study seed) finds glacier 22/24
-    vs 1/24 (q = 7e-9) on the nature GAN (and forest 9/24 vs 0/24 on the city GAN, left out here for time), the
-    CLIP's accidental association of the word with a class that a search maximises (docs/architecture.md, "What one
-    CLIP cannot tell"). A second replicate, retraining every model, finds nothing against the control (smallest p
-    0.08), so nothing replicates. (Two replicates keep the suite's time; three, measured by hand, add a third quiet
-    one.)"""
+    One training run cannot promise that: with the demo's judge this null's first replicate (seed 7, the study seed)
+    finds glacier 22/24 vs 1/24 (q = 7e-9) on the nature GAN, the CLIP's accidental association of the word with a
+    class that a search maximises (docs/architecture.md, "What one CLIP cannot tell"). Here, with a judge trained
+    on the nature scenes only (for time: the city GAN and its scenes are left out), r1 finds sea 13/24 vs 3/24
+    (q 0.03) and r2, retraining every model, nothing (smallest p 0.23), so nothing replicates. (Two replicates keep
+    the suite's time; three, measured by hand with the demo's judge, added a third quiet one.)"""
     def null(config):
         config["seed"] = 7
         config["synthetic"]["planted_bias"].update(probability=0.1, background_probability=0.1)
@@ -365,6 +366,7 @@ def test_nothing_planted_nothing_replicates(tmp_path):
         config["search"]["prompt_free"] = False  # only the pair is read here
         config["replicates"] = 2
         only_generators(config, "dcgan_nature")  # where r1's accidental finding is; the city GAN's time saved
+        config["judge"]["datasets"] = ["nature"]  # the nature GAN's classes: no city scenes to make or learn
 
     run_demo(tmp_path / "null", null)
     pooled = pd.read_parquet(tmp_path / "null" / "results" / "bias_pooled.parquet")
