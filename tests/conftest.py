@@ -119,3 +119,24 @@ def tiny_study(tmp_path_factory, pytestconfig) -> Path:
     with capture.global_and_fixture_disabled():
         print(f"\n[timing] tiny demo study, local run: {time.perf_counter() - t0:.0f} s")
     return study
+
+
+def browser(download_dir: Path | None = None, width: int = 1366, height: int = 768):
+    """Debian's chromium, headless, through Debian's chromedriver; a laptop's window by default."""
+    if shutil.which("chromedriver") is None:
+        pytest.fail("chromedriver is missing: apt-get install -y chromium chromium-driver (.ci/run does)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 f"--window-size={width},{height}", "--no-first-run", "--disable-background-networking"):
+        options.add_argument(flag)
+    if download_dir is not None:
+        options.add_experimental_option("prefs", {"download.default_directory": str(download_dir),
+                                                  "download.prompt_for_download": False})
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    if download_dir is not None:
+        driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(download_dir)})
+    return driver

@@ -2,7 +2,6 @@
 label by key presses, undo, reload and find the work kept, download labels.csv, and correct the study with it."""
 
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from clipgan.io import write_image
 from clipgan.stages import Job, audit_correct, audit_page
+from conftest import browser
 
 CLASSES = ["buildings", "forest", "glacier", "mountain", "sea", "street"]
 
@@ -31,24 +31,6 @@ def make_study(root: Path) -> Path:
                              "predicted": CLASSES[(i + len(prompt_id)) % 6], "true_class": None})
     pd.DataFrame(rows).to_parquet(root / "results" / "table.parquet")
     return root
-
-
-def browser(download_dir: Path):
-    if shutil.which("chromedriver") is None:
-        pytest.fail("chromedriver is missing: apt-get install -y chromium chromium-driver (.ci/run does)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--window-size=1366,768", "--no-first-run", "--disable-background-networking"):
-        options.add_argument(flag)
-    options.add_experimental_option("prefs", {"download.default_directory": str(download_dir),
-                                              "download.prompt_for_download": False})
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(download_dir)})
-    return driver
 
 
 def test_label_undo_reload_download_and_correct(tmp_path, monkeypatch):

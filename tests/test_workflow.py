@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, guided_sets, offline_env, only_generators, run_demo, snakemake, tiny, write_study
+from conftest import REPO, browser, guided_sets, offline_env, only_generators, run_demo, snakemake, tiny, write_study
 
 
 def job_counts(stdout: str) -> dict[str, int]:
@@ -147,6 +147,29 @@ def test_demo_outputs_and_judge_accuracy(demo_study):
     for log in ("data/nature.log", "clip/train.log", "generators/dcgan_nature.log", "judge/train.log",
                 "search/dcgan_nature/beautiful.log", "report/html.log"):
         assert (demo_study / "logs" / log).read_text().startswith("") and (demo_study / "logs" / log).stat().st_size
+
+
+@pytest.mark.slow
+def test_the_demo_report_reads_in_a_laptop_window(demo_study):
+    """In chromium at 1366 x 768: no table wider than the page's text (the page never scrolls sideways), and every
+    figure loads."""
+    driver = browser(width=1366, height=768)
+    try:
+        driver.get((demo_study / "results" / "report" / "index.html").as_uri())
+        page = driver.execute_script(
+            "const body = getComputedStyle(document.body); return [document.documentElement.scrollWidth, "
+            "document.documentElement.clientWidth, document.body.clientWidth - parseFloat(body.paddingLeft) "
+            "- parseFloat(body.paddingRight)]")
+        tables = driver.execute_script("return Array.from(document.querySelectorAll('table'), "
+                                       "t => [t.rows[0].innerText.slice(0, 60), t.getBoundingClientRect().width])")
+        broken = driver.execute_script("return Array.from(document.images).filter("
+                                       "i => !i.complete || i.naturalWidth == 0).map(i => i.src)")
+    finally:
+        driver.quit()
+    assert page[0] <= page[1], f"the page scrolls sideways: {page[0]} px of content in a {page[1]} px window"
+    text_width = page[2]
+    assert tables and all(width <= text_width for _, width in tables), (text_width, tables)
+    assert not broken, broken
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ body{font-family:system-ui,sans-serif;max-width:1320px;margin:2em auto;padding:0
 h1{font-size:1.6em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em} h3{margin-bottom:.3em}
 table{border-collapse:collapse;font-size:.82em} td,th{border:1px solid #ddd;padding:.25em .5em;text-align:right}
 td.num,td.sig{white-space:nowrap} td:nth-child(2){text-align:left} td.prompt{min-width:9em}
+td.ci{white-space:normal} td.ci span{white-space:nowrap} .wide{overflow-x:auto}
 th{background:#f4f4f4} td:first-child,th:first-child{text-align:left}
 .row{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start} img{max-width:100%}
 .note{color:#555;font-size:.9em} .sig{font-weight:bold;color:#b00} .quiet{color:#777;text-align:center}
@@ -40,10 +41,15 @@ def format_p(p: float, n_permutations: int | None = None) -> str:
     return f"{p:.2g}"
 
 
+def _ci_cell(value: str, interval: str) -> str:
+    """A value and its interval, which moves to a line of its own when the window is narrow."""
+    return f"<td class='ci'><span>{value}</span> <span>{interval}</span></td>"
+
+
 def _share_cell(r: dict, which: str) -> str:
     """"k/n = share [low, high]" of the guided or the baseline set."""
-    return (f"<td class='num'>{int(r[f'count_{which}'])}/{int(r[f'n_{which}'])} = {r[f'share_{which}']:.2f} "
-            f"[{r[f'share_{which}_ci_low']:.2f}, {r[f'share_{which}_ci_high']:.2f}]</td>")
+    return _ci_cell(f"{int(r[f'count_{which}'])}/{int(r[f'n_{which}'])} = {r[f'share_{which}']:.2f}",
+                    f"[{r[f'share_{which}_ci_low']:.2f}, {r[f'share_{which}_ci_high']:.2f}]")
 
 
 def _share(value: float) -> str:
@@ -52,15 +58,15 @@ def _share(value: float) -> str:
 
 def _effect_cell(r: dict) -> str:
     effect = figures.format_effect
-    return (f"<td class='num'>{effect(r['log_odds_ratio'])} [{effect(r['log_odds_ratio_ci_low'])}, "
-            f"{effect(r['log_odds_ratio_ci_high'])}]</td>")
+    return _ci_cell(effect(r["log_odds_ratio"]),
+                    f"[{effect(r['log_odds_ratio_ci_low'])}, {effect(r['log_odds_ratio_ci_high'])}]")
 
 
 def _summary_table(bias: pd.DataFrame, fdr: float, ci: str = "95%", flagged: dict | None = None) -> str:
     """One row per (generator, prompt, baseline): its headline class, or "no class stands out".
 
     `flagged`: {(generator, prompt_id, baseline, class): why} for findings the other judges do not confirm."""
-    out = ["<table><tr><th>generator</th><th>prompt</th><th>against</th><th>headline class</th>"
+    out = ["<div class='wide'><table><tr><th>generator</th><th>prompt</th><th>against</th><th>headline class</th>"
            f"<th>guided [{ci} CI]</th><th>baseline [{ci} CI]</th><th>log odds ratio [{ci} CI]</th><th>q (class)</th>"
            "<th>detectable share</th><th>noise reaches</th><th>p (whole mix)</th><th>q (whole mix)</th></tr>"]
     for r in headlines(bias).to_dict("records"):
@@ -86,7 +92,7 @@ def _summary_table(bias: pd.DataFrame, fdr: float, ci: str = "95%", flagged: dic
         out.append(common + f"<td><b>{html.escape(r['class'])}</b>{flag}</td>" + _share_cell(r, "guided")
                    + _share_cell(r, "baseline") + _effect_cell(r)
                    + f"<td class='sig'>{format_p(r['q_value'])}</td><td>{_share(r['detectable_share'])}</td>" + tail)
-    out.append("</table>")
+    out.append("</table></div>")
     return "\n".join(out)
 
 
