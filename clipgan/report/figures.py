@@ -8,6 +8,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
@@ -91,7 +93,10 @@ def share_bars(rows: pd.DataFrame, path: str, title: str = "", baseline_label: s
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("share of images", fontsize=7)
     ax.tick_params(axis="y", labelsize=7)
-    ax.legend(fontsize=7, frameon=False, loc="upper right")
+    # grey keys, outside the axes: the bars' colours are the classes', and a legend inside covered the last class
+    keys = [Patch(facecolor="0.35", edgecolor="black", linewidth=0.5, label="guided"),
+            Patch(facecolor="0.35", alpha=0.45, hatch="//", edgecolor="black", linewidth=0.5, label=baseline_label)]
+    ax.legend(handles=keys, fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title(title, fontsize=8)
     fig.tight_layout()
     save_figure(fig, path, dpi=120)
@@ -172,16 +177,27 @@ def effect_heatmap(bias: pd.DataFrame, path: str, title: str = "", fdr: float = 
 
 
 def search_curves(histories: dict[str, pd.DataFrame], path: str) -> None:
-    """Mean and best CLIP score per generation, one line per (generator, prompt)."""
-    fig, ax = plt.subplots(figsize=(5.2, 2.8))
-    for i, (label, h) in enumerate(sorted(histories.items())):
-        color = plt.cm.tab10(i % 10)
-        ax.plot(h.generation, h.mean_clip, color=color, label=label)
-        ax.plot(h.generation, h.best_clip, color=color, linestyle=":")
-    ax.set_xlabel("generation", fontsize=7)
-    ax.set_ylabel("CLIP cosine (solid mean, dotted best)", fontsize=7)
-    ax.tick_params(labelsize=7)
-    ax.legend(fontsize=6, frameon=False)
+    """Mean and best CLIP score per generation: one panel per generator, one colour per prompt (keys
+    "generator/prompt")."""
+    by_generator: dict[str, dict[str, pd.DataFrame]] = {}
+    for key, h in histories.items():
+        generator, _, prompt = key.partition("/")
+        by_generator.setdefault(generator, {})[prompt or key] = h
+    prompts = sorted({prompt for runs in by_generator.values() for prompt in runs})
+    colors = {prompt: plt.cm.tab10(i % 10) for i, prompt in enumerate(prompts)}
+    fig, axes = plt.subplots(1, len(by_generator), figsize=(2.6 * len(by_generator) + 1.6, 2.6), sharey=True,
+                             squeeze=False)
+    for ax, (generator, runs) in zip(axes[0], sorted(by_generator.items())):
+        for prompt, h in sorted(runs.items()):
+            ax.plot(h.generation, h.mean_clip, color=colors[prompt], linewidth=1)
+            ax.plot(h.generation, h.best_clip, color=colors[prompt], linewidth=1, linestyle=":")
+        ax.set_title(generator, fontsize=8)
+        ax.set_xlabel("generation", fontsize=7)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("CLIP cosine (solid mean, dotted best)", fontsize=7)
+    keys = [Line2D([], [], color=colors[prompt], label=prompt) for prompt in prompts]
+    axes[0, -1].legend(handles=keys, fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     save_figure(fig, path, dpi=120)
     plt.close(fig)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -266,8 +267,10 @@ would need to be a finding of this study with {power:.0%} power, were it the stu
 test at p &lt; {fdr}/{n_tests}); smaller effects can exist unseen. <i>Noise reaches</i>: with no bias at all (image
 labels shuffled {n_perm} times), the largest lower bound over the classes of that comparison does not exceed this
 value in {confidence:.0%} of shuffles; a headline whose lower bound is far above it is more than that comparison's
-noise. <i>p (whole mix)</i>: a permutation chi-square test of all classes at once; "≤" marks a p-value at its floor
-1/(shuffles+1).</p>
+noise (a negative value: noise alone rarely lifts any class's lower bound above 0). <i>p (whole mix)</i>: a
+permutation chi-square test of all classes at once; "≤" marks a p-value at its floor 1/(shuffles+1). A red q (whole
+mix) beside <i>no class stands out</i> means the mix as a whole differs from the baseline's, but no single class by
+enough to be a finding of its own.</p>
 <p class='note'><b>Against unguided samples, every prompt moves the mix</b>: the search and the prompt's own meaning
 (a landscape is not a street) do that, with or without a planted or learned bias. Against the prompt-free search
 (<i>prompt:prompt_free</i>: the same search for a random text direction per restart) the search's own pull is
@@ -417,7 +420,7 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
     if histories:
         figures.search_curves({k: pd.read_csv(v) for k, v in histories.items()}, str(fig_dir / "search.png"))
         parts.append("<h2>Search progress</h2><p>CLIP cosine per generation over all restarts.</p>"
-                     "<img src='figures/search.png' width='560' alt='search curves'>")
+                     "<img src='figures/search.png' width='900' alt='search curves'>")
     if timings is not None and len(timings):
         parts.append("<h2>Where the time went</h2><p>Wall time per job, from Snakemake's benchmark files.</p>")
         parts.append(timings.to_html(index=False, float_format=lambda v: f"{v:.1f}"))
@@ -429,7 +432,24 @@ def write_report(table_path: str, bias_path: str, judge_metrics: str, sample_gri
                  "study, shows little: with six equally likely classes the most frequent one already holds at least "
                  "a third of 9 images with probability 0.84. A control prompt is not neutral: it shifts the mix too, "
                  "so compare a prompt with its control as well as with the unguided samples.</p></body></html>")
-    write_text("\n".join(parts), out_html)
+    write_text(_with_contents("\n".join(parts)), out_html)
+
+
+def _with_contents(page: str) -> str:
+    """The page with an id on every section heading and a line of links to them under the title: the report is
+    long, and "How to read this" is last."""
+    sections = []
+
+    def anchor(match: re.Match) -> str:
+        slug = re.sub(r"[^a-z0-9]+", "-", html.unescape(re.sub("<[^>]+>", "", match.group(1))).lower()).strip("-")
+        slug = slug if slug not in {s for s, _ in sections} else f"{slug}-{len(sections)}"
+        sections.append((slug, match.group(1)))
+        return f"<h2 id='{slug}'>{match.group(1)}</h2>"
+
+    page = re.sub(r"<h2>(.*?)</h2>", anchor, page)
+    links = " · ".join(f"<a href='#{slug}'>{text}</a>" for slug, text in sections)
+    head, _, body = page.partition("<h2 id=")
+    return f"{head}<p class='note'>Contents: {links}</p>\n<h2 id={body}" if sections else page
 
 
 def _load(paths) -> "object":
