@@ -194,7 +194,7 @@ def test_the_demo_measures_its_judges_on_images_of_known_class(demo_study, capsy
 
     html = (results / "report" / "index.html").read_text()
     assert "The judge on generated images" in html and "The judges compared" in html
-    summary = html.split("<h2>Summary</h2>", 1)[1].split("</table>", 1)[0]
+    summary = html.split(">Summary</h2>", 1)[1].split("</table>", 1)[0]
     for row in re.findall(r"<tr><td>renderer_nature</td>.*?</tr>", summary):  # a flag there says what truth says
         assert ("one judge only" not in row and "contradicted" not in row) or "the true classes" in row, row
     for judge, labels in (("resnet18", "predicted"), ("clip_seed2", "predicted_clip_seed2")):
