@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from clipgan.report.figures import format_effect
+from clipgan.report.figures import format_effect, format_effect_interval
 from clipgan.report.html import format_p
 
 
@@ -17,6 +17,7 @@ def test_effects_infinite_and_missing():
     assert format_effect(np.inf) == "+∞" and format_effect(-np.inf) == "−∞"
     assert format_effect(np.nan) == "—" and format_effect(None) == "—"
     assert format_effect(0.5) == "+0.50"
+    assert format_effect_interval(-np.inf, 0.5) == "[−∞, +0.50]"
 
 
 def test_the_report_links_every_section_from_under_its_title():

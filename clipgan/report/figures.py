@@ -139,6 +139,11 @@ def format_effect(value: float) -> str:
     return f"{value:+.2f}"
 
 
+def format_effect_interval(low: float, high: float) -> str:
+    """An interval of log odds ratios, "[low, high]", each end as `format_effect` writes it."""
+    return f"[{format_effect(low)}, {format_effect(high)}]"
+
+
 def effect_heatmap(bias: pd.DataFrame, path: str, title: str = "", fdr: float = 0.05) -> None:
     """Rows (generator / prompt) x classes, colour = log odds ratio over unguided, * where q < fdr.
 

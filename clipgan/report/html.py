@@ -58,9 +58,8 @@ def _share(value: float) -> str:
 
 
 def _effect_cell(r: dict) -> str:
-    effect = figures.format_effect
-    return _ci_cell(effect(r["log_odds_ratio"]),
-                    f"[{effect(r['log_odds_ratio_ci_low'])}, {effect(r['log_odds_ratio_ci_high'])}]")
+    return _ci_cell(figures.format_effect(r["log_odds_ratio"]),
+                    figures.format_effect_interval(r["log_odds_ratio_ci_low"], r["log_odds_ratio_ci_high"]))
 
 
 def _summary_table(bias: pd.DataFrame, fdr: float, ci: str = "95%", flagged: dict | None = None) -> str:

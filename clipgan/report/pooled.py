@@ -22,11 +22,6 @@ from clipgan.report.html import _CSS, format_p
 COMPARISON = KEYS[:3]
 
 
-def _interval(low: float, high: float) -> str:
-    effect = figures.format_effect
-    return f"[{effect(low)}, {effect(high)}]"
-
-
 def _select(frame: pd.DataFrame, key: tuple) -> pd.DataFrame:
     """The rows of `frame` whose leading KEYS columns equal `key` (a comparison or a comparison and class)."""
     columns = KEYS[:len(key)]
@@ -136,8 +131,8 @@ def _summary(pooled: pd.DataFrame, stacked: pd.DataFrame, fdr: float, ci: str, k
         out.append(common + f"<td><b>{html.escape(r['class'])}</b></td>"
                    f"<td class='num'>{_per_replicate(stacked, key, fdr)}</td>"
                    f"<td class='num'>{figures.format_effect(r['pooled_effect'])} "
-                   f"{_interval(r['pooled_ci_low'], r['pooled_ci_high'])}</td>"
-                   f"<td class='num'>{_interval(r['prediction_low'], r['prediction_high'])}</td>"
+                   f"{figures.format_effect_interval(r['pooled_ci_low'], r['pooled_ci_high'])}</td>"
+                   f"<td class='num'>{figures.format_effect_interval(r['prediction_low'], r['prediction_high'])}</td>"
                    f"<td>{r['tau2']:.2f}</td><td{' class=sig' if r['replicated'] else ''}>"
                    f"{round(r['replicated_share'] * r['replicates'])}/{k}</td>"
                    f"<td{' class=sig' if r['q_value'] < fdr else ''}>{format_p(r['q_value'])}</td></tr>")
