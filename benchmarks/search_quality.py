@@ -2,6 +2,8 @@
 
   snakemake --cores 2 --directory demo                       # once: trains the demo's models
   python benchmarks/search_quality.py --study demo           # table, curves, last line evals_to_match_reference=<r>
+  python benchmarks/search_quality.py --study demo --seeds 4 --first-seed 4 --search pop_size=12
+      # a setting chosen on seeds 0-3, confirmed on seeds it was not chosen on (`--variants` runs fewer)
 
 On a finished study's trained CLIP and one of its generators, every variant searches the same
 prompts with the same seeds, up to the same evaluation budget per image (`--budget`):
@@ -134,6 +136,10 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=800, help="evaluations per image, at most")
     parser.add_argument("--restarts", type=int, default=8, help="images per (prompt, seed)")
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds first-seed .. first-seed + seeds - 1: fresh seeds confirm what others chose")
+    parser.add_argument("--variants", nargs="*", default=None, metavar="NAME",
+                        help="run only these variants (names as printed); the reference always runs")
     parser.add_argument("--prompts", nargs="*", default=PROMPTS)
     parser.add_argument("--pool-size", type=int, default=None,
                         help="prior pool per seed, shared by the prompts (default: 8 x restarts x pop_size, as the "
@@ -171,14 +177,21 @@ def main() -> None:
     patience = args.patience if args.patience is not None else search.get("patience") or 3
     tolerance = args.tolerance if args.tolerance is not None else search.get("tolerance", 1e-3)
     runs = variants(search, args.budget, patience, tolerance)
-    pool_size = args.pool_size or 8 * args.restarts * runs["clipgan, pool"][0].pop_size
+    pool_cfg = runs["clipgan, pool"][0]
+    if args.variants:
+        unknown = sorted(set(args.variants) - set(runs))
+        if unknown:
+            raise SystemExit(f"unknown variants {unknown}; choose from {sorted(runs)}")
+        runs = {name: run for name, run in runs.items() if name in args.variants or name == REFERENCE}
+    curve_names = [name for name in CURVES if name in runs]
+    pool_size = args.pool_size or 8 * args.restarts * pool_cfg.pop_size
     pool_charge = pool_size / (len(args.prompts) * args.restarts)  # evaluations per image
     features = ClipScorer(model, tokenizer, None, device=device).image_features
     results = {name: {"plain": [], "augmented": [], "realism": [], "evals": [], "seconds": 0.0, "curve": []}
                for name in runs}
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         pool = draw_pool(generator, features, pool_size, derive_seed(seed, "benchmark pool"),
-                         eval_batch=runs["clipgan, pool"][0].eval_batch, device=device)
+                         eval_batch=pool_cfg.eval_batch, device=device)
         for prompt in args.prompts:
             judge = ClipScorer(model, tokenizer, prompt, augment_seed=987_654, device=device)  # never the fitness
             for name, (cfg, uses_pool) in runs.items():
@@ -186,7 +199,7 @@ def main() -> None:
                                     device=device)
                 t0 = time.perf_counter()
                 result = run_search(generator, scorer, dataclasses.replace(cfg, restarts=args.restarts, seed=seed),
-                                    device=device, pool=pool if uses_pool else None, trace=name in CURVES)
+                                    device=device, pool=pool if uses_pool else None, trace=name in curve_names)
                 row = results[name]
                 row["seconds"] += time.perf_counter() - t0
                 images = result.images.to(device)
@@ -194,7 +207,7 @@ def main() -> None:
                 row["augmented"].append(judge(images, augmented=True, held_out=True).cpu().numpy())
                 row["realism"].append(result.realism)
                 row["evals"].append(result.n_evals + (pool_charge if uses_pool else 0))
-                if name in CURVES:
+                if name in curve_names:
                     row["curve"].append(curve_points(
                         result.trace, pool_charge if uses_pool else 0, cfg.generations,
                         lambda z, judge=judge: score(generator, judge, z, device)))
@@ -219,7 +232,7 @@ def main() -> None:
 
     # the curves: per generation, over every (seed, prompt) run of the variant
     curves, table = {}, []
-    for name in CURVES:
+    for name in curve_names:
         runs_points = results[name]["curve"]
         curves[name] = []
         for g in range(len(runs_points[0])):
@@ -239,13 +252,13 @@ def main() -> None:
     print(f"\nevaluations per image at which each variant's picked images first reach {REFERENCE}'s full-budget "
           f"means (plain {reference_plain:.4f}, held-out aug {reference_aug:.4f}, at {reference_evals:.0f})")
     best = math.inf
-    for name in CURVES[:-1]:
+    for name in curve_names[:-1]:
         reached = [p for p in curves[name] if p["plain"] >= reference_plain and p["augmented"] >= reference_aug]
         ratio = reached[0]["evals"] / reference_evals if reached else math.inf
         best = min(best, ratio)
         where = f"{reached[0]['evals']:.0f} (generation {reached[0]['generation']})" if reached else "not within budget"
         print(f"  {name:<30} {where:>28}  r = {ratio:.3f}")
-    for kind in ("plain", "augmented"):
+    for kind in ("plain", "augmented") if "clipgan, pool + early stop" in results else ():
         ours = np.concatenate(results["clipgan, pool + early stop"][kind])
         ref = np.concatenate(results[REFERENCE][kind])
         diffs = rng.choice(ours, (2000, len(ours))).mean(1) - rng.choice(ref, (2000, len(ref))).mean(1)

@@ -44,7 +44,9 @@ def test_search_quality_draws_curves_and_prints_its_tracking_line(demo_study, tm
     for variant in ("clipgan, full budget", "clipgan, pool", "clipgan, early stop", "clipgan, pool + early stop",
                     "clipgan, pool + early stop +aug", "CLIP-GLaSS GA", "CLIP-GLaSS GA +aug", "clipgan, pymoo engine"):
         assert re.search(rf"^{re.escape(variant)}\s+\d+\s+[\d.]+ \[", table, re.M), variant
-    curves = __import__("pandas").read_csv(tmp_path / "curves.csv")
+    import pandas as pd
+
+    curves = pd.read_csv(tmp_path / "curves.csv")
     assert set(curves.variant) == {"clipgan, full budget", "clipgan, pool", "clipgan, early stop",
                                    "clipgan, pool + early stop", "CLIP-GLaSS GA"}
     full = curves[curves.variant == "clipgan, full budget"]
@@ -52,6 +54,18 @@ def test_search_quality_draws_curves_and_prints_its_tracking_line(demo_study, tm
     assert len(full) == 96 // pop_size and full.evals.is_monotonic_increasing
     assert (tmp_path / "curves.png").is_file()
     assert re.fullmatch(r"evals_to_match_reference=(\d+\.\d{3}|inf)", lines[-1])
+
+    # a chosen variant on fresh seeds (how a setting picked on some seeds is confirmed on others)
+    lines = run("benchmarks/search_quality.py", "--study", str(demo_study), "--budget", "48", "--restarts", "2",
+                "--seeds", "1", "--first-seed", "5", "--prompts", "a landscape", "--variants", "clipgan, pool",
+                "--out", str(tmp_path / "one"))
+    assert "done: 'a landscape' seed 5" in lines
+    assert set(pd.read_csv(tmp_path / "one" / "curves.csv").variant) == {"clipgan, pool", "CLIP-GLaSS GA"}
+    assert re.fullmatch(r"evals_to_match_reference=(\d+\.\d{3}|inf)", lines[-1])
+    out = subprocess.run([sys.executable, "benchmarks/search_quality.py", "--study", str(demo_study), "--variants",
+                          "clipgan, pool", "no such variant"], cwd=REPO, capture_output=True, text=True,
+                         env=offline_env(PYTHONPATH=str(REPO)), timeout=300)
+    assert out.returncode != 0 and "unknown variants ['no such variant']" in out.stderr
 
 
 @pytest.mark.slow

@@ -142,7 +142,8 @@ def test_converges_like_pymoo_on_a_two_objective_problem(pop_size):
 
     seeds = range(40)
     starts = np.stack([np.random.default_rng(s).uniform(-3, 3, (pop_size, D)) for s in seeds])
-    ours = BatchedNSGA2(starts, low, high, Variation(), [np.random.default_rng([s, 1]) for s in seeds])
+    pymoo_defaults = Variation(crossover_eta=15.0, mutation_eta=20.0)  # NSGA2()'s own SBX and PM
+    ours = BatchedNSGA2(starts, low, high, pymoo_defaults, [np.random.default_rng([s, 1]) for s in seeds])
     for _ in range(generations):
         ours.tell(objectives(ours.ask()))
     ours_best = np.array([F.sum(1).min() for _, F in ours.fronts()])

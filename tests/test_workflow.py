@@ -338,7 +338,8 @@ def test_moving_the_planted_bias_moves_the_finding(tmp_path):
 def test_paraphrases_behave_like_the_prompts_they_paraphrase(demo_study):
     """Sentences never seen among the captions: the planted word still finds its class; the control's does not, on
     the DCGANs. (The renderer, which draws any class as easily as any other, finds the word "view" itself: buildings
-    8/24 vs 0/24 against the control, q = 0.02, on the true classes too; README says so.)"""
+    8/24 vs 0/24 against the control, q = 0.02, on CPU B; 11/24, q = 0.002, on CPU A; on the true classes too;
+    README says so.)"""
     config = yaml.safe_load((demo_study / "config.yaml").read_text())
     captions = pd.concat([pd.read_parquet(demo_study / "resources" / "datasets" / d / "captions.parquet")
                           for d in config["datasets"]])

@@ -24,9 +24,9 @@ WORST = 1e30  # stands in for a NaN or infinite objective: ranked behind every f
 
 @dataclass
 class Variation:
-    crossover_eta: float = 15.0  # SBX distribution index
+    crossover_eta: float = 3.0  # SBX distribution index
     crossover_prob: float = 0.9  # share of matings that cross over; the rest copy their parents
-    mutation_eta: float = 20.0  # polynomial mutation distribution index
+    mutation_eta: float = 3.0  # polynomial mutation distribution index
     crossover_var_prob: float = 0.5  # pymoo's SBX defaults: share of variables crossed ...
     crossover_swap_prob: float = 0.5  # ... and chance the two children swap a variable
     mutation_prob: float = 0.9  # pymoo's PM default: share of offspring mutated at all

@@ -44,9 +44,9 @@ class SearchConfig:
     generations: int = 25  # generations per restart, at most (evaluations = pop_size * generations, less
     # pop_size when a prior pool scores the first)
     eval_batch: int = 32  # micro-batch for G + CLIP + D; CPUs like 32-128, GPUs far more
-    crossover_eta: float = 15.0  # SBX distribution index (CLIP-GLaSS uses 3)
+    crossover_eta: float = 3.0  # SBX distribution index, as CLIP-GLaSS (benchmarks/README.md: it climbs faster than 15)
     crossover_prob: float = 0.9
-    mutation_eta: float = 20.0  # polynomial mutation index (CLIP-GLaSS uses 3)
+    mutation_eta: float = 3.0  # polynomial mutation index, as CLIP-GLaSS (was 20)
     select: str = "typical"  # how one image is picked from a restart's final front
     realism_hinge: bool = True  # f2 = max(realism - median realism of prior samples, 0)
     n_augment: int = 0  # >0: fitness averages CLIP over this many random crops/flips
