@@ -4,7 +4,8 @@
 
 For every (generator, prompt) both studies share, the guided images' class counts before and
 after, each with its exact 95% interval, and the headline class of each study against the
-unguided baseline and against the control prompt. Whether a class moved: a two-sided Fisher
+unguided baseline, the control prompt and the prompt-free search ("—" where a study has no such
+comparison: the control prompt against itself). Whether a class moved: a two-sided Fisher
 exact test of its count before against after, Benjamini-Hochberg over every (generator, prompt,
 class). The last line reads
   moved=<classes with q < 0.05>/<classes> outside_interval=<after shares outside the before interval>
@@ -14,9 +15,13 @@ class). The last line reads
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's clipgan, installed or not
+from clipgan.table import PROMPT_FREE  # noqa: E402
 
 
 def headlines(bias: pd.DataFrame) -> dict:
@@ -50,17 +55,18 @@ def main() -> None:
     was, now = headlines(before), headlines(after)
     shared = sorted(set(was) & set(now))
 
-    print("| generator | prompt | headline vs unguided (before → after) | headline vs control | class counts before "
-          "→ after (guided; * outside the before interval) |")
-    print("|---|---|---|---|---|")
+    print("| generator | prompt | headline vs unguided (before → after) | vs control | vs prompt-free | class counts "
+          "before → after (guided; * outside the before interval) |")
+    print("|---|---|---|---|---|---|")
     for (generator, prompt), rows in mix.groupby(["generator", "prompt_id"]):
         cells = ", ".join(f"{r['class']} {r.count_guided_before}→{r.count_guided_after}{'' if r.inside else '*'}"
                           for _, r in rows.iterrows() if r.count_guided_before or r.count_guided_after)
-        unguided = (generator, prompt, "unguided")
-        control = next((k for k in shared if k[:2] == (generator, prompt) and k[2] != "unguided"), None)
-        versus_control = f"{was[control]} → {now[control]}" if control else "—"
-        print(f"| {generator} | {prompt} | {was.get(unguided, '—')} → {now.get(unguided, '—')} | {versus_control} | "
-              f"{cells} |")
+        ours = [k for k in shared if k[:2] == (generator, prompt)]
+        unguided = [k for k in ours if k[2] == "unguided"]
+        prompt_free = [k for k in ours if k[2] == f"prompt:{PROMPT_FREE}"]
+        control = [k for k in ours if k not in unguided + prompt_free]
+        columns = [", ".join(f"{was[k]} → {now[k]}" for k in keys) or "—" for keys in (unguided, control, prompt_free)]
+        print(f"| {generator} | {prompt} | {' | '.join(columns)} | {cells} |")
     n_images = f"{int(mix.n_guided_before.iloc[0])} → {int(mix.n_guided_after.iloc[0])} guided images per prompt"
     print(f"\n{n_images}; Fisher exact per class, Benjamini-Hochberg over {len(mix)} classes; smallest q "
           f"{mix.q.min():.3g}")

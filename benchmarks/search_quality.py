@@ -7,8 +7,9 @@
 
 On a finished study's trained CLIP and one of its generators, every variant searches the same
 prompts with the same seeds, up to the same evaluation budget per image (`--budget`):
-  clipgan, full budget     today's search without a pool or early stopping: NSGA-II, SBX eta 15, PM
-                           eta 20, realism hinge, the "typical" pick from the front, every generation;
+  clipgan, full budget     today's search without a pool or early stopping: NSGA-II with the study's
+                           SBX and PM (eta 3 by default), realism hinge, the "typical" pick from the
+                           front, every generation;
   clipgan, pool            restarts start from the best of their own slice of a prior pool;
   clipgan, early stop      restarts stop once their best typical score stops rising (`--patience`);
   clipgan, pool + early stop  both (the demo's settings);  "+aug": its fitness averages 4 crops/flips;

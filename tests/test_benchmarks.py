@@ -110,3 +110,33 @@ def test_calibration_pools_a_settings_seeds_as_replicates(tmp_path, capsys):
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1:3] == ["dcgan_nature", "3"] and cells[3].startswith("+") and cells[6] == "100%", cells
     assert float(cells[7]) < 0.05 and cells[8] == "—", cells  # mountain pooled; no other class favoured
+
+
+def test_compare_studies_puts_each_baseline_in_its_own_column(tmp_path):
+    """Two studies' bias tables (no pipeline run): the control prompt has no control column of its own, and a
+    headline lost against the prompt-free search is shown under that search, not under the control."""
+    import pandas as pd
+
+    def study(name: str, street_count: int, headline_vs_prompt_free: bool):
+        rows = []
+        for prompt in ("beautiful", "landscape"):
+            control = ["prompt:landscape"] if prompt == "beautiful" else []  # the control has none against itself
+            for baseline in ["unguided", "prompt:prompt_free", *control]:
+                for cls, count in (("street", street_count if prompt == "beautiful" else 8), ("sea", 4)):
+                    flagged = cls == "street" and prompt == "beautiful" and baseline != "unguided" and (
+                        headline_vs_prompt_free or baseline == "prompt:landscape")
+                    rows.append({"generator": "dcgan_city", "prompt_id": prompt, "baseline": baseline, "class": cls,
+                                 "n_guided": 24, "count_guided": count, "share_guided": count / 24,
+                                 "share_guided_ci_low": max(count / 24 - 0.2, 0), "share_guided_ci_high": count / 24
+                                 + 0.2, "headline": flagged})
+        (tmp_path / name / "results").mkdir(parents=True)
+        pd.DataFrame(rows).to_parquet(tmp_path / name / "results" / "bias.parquet")
+        return tmp_path / name
+
+    before, after = study("before", 18, True), study("after", 16, False)
+    lines = run("benchmarks/compare_studies.py", "--before", str(before), "--after", str(after), timeout=120)
+    rows = {cells[1]: cells for cells in ([c.strip() for c in line.strip("|").split("|")] for line in lines
+                                          if line.startswith("| dcgan_city"))}
+    assert rows["beautiful"][2:5] == ["none → none", "street → street", "street → none"], rows
+    assert rows["landscape"][2:5] == ["none → none", "—", "none → none"], rows
+    assert lines[-1] == "moved=0/4 outside_interval=0 headlines_kept=4/5"
