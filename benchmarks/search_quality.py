@@ -143,8 +143,8 @@ def main() -> None:
                         help="run only these variants (names as printed); the reference always runs")
     parser.add_argument("--prompts", nargs="*", default=PROMPTS)
     parser.add_argument("--pool-size", type=int, default=None,
-                        help="prior pool per seed, shared by the prompts (default: 8 x restarts x pop_size, as the "
-                             "demo)")
+                        help="prior pool per seed, shared by the prompts (default: as many draws per restart as the "
+                             "study's pool gives, else 8 x restarts x pop_size)")
     parser.add_argument("--patience", type=int, default=None, help="early stopping (default: the study's, else 3)")
     parser.add_argument("--tolerance", type=float, default=None, help="(default: the study's, else 0.001)")
     parser.add_argument("--search", nargs="*", default=[], metavar="KEY=VALUE",
@@ -185,7 +185,10 @@ def main() -> None:
             raise SystemExit(f"unknown variants {unknown}; choose from {sorted(runs)}")
         runs = {name: run for name, run in runs.items() if name in args.variants or name == REFERENCE}
     curve_names = [name for name in CURVES if name in runs]
-    pool_size = args.pool_size or 8 * args.restarts * pool_cfg.pop_size
+    # the study's draws per restart (the demo: 2,304 / 24 = 96), so the start is chosen as the study chooses it
+    study_pool = search.get("pool_size") or 0
+    pool_size = args.pool_size or (study_pool * args.restarts // pool_cfg.restarts if study_pool
+                                   else 8 * args.restarts * pool_cfg.pop_size)
     pool_charge = pool_size / (len(args.prompts) * args.restarts)  # evaluations per image
     features = ClipScorer(model, tokenizer, None, device=device).image_features
     results = {name: {"plain": [], "augmented": [], "realism": [], "evals": [], "seconds": 0.0, "curve": []}

@@ -71,10 +71,10 @@ BAD = [
      "generators.dcgan_city.kind: 'vqgan' is not one of ['biggan', 'dcgan', 'renderer', 'stylegan2']"),
     (("bias", "fdr"), 1.5, "bias.fdr: 1.5 is greater than or equal to the maximum of 1"),
     (("synthetic", "adjective_share"), 0.5, "synthetic.planted_bias.probability: 0.8 exceeds synthetic.adjective"),
-    (("search", "pool_size"), 100, "search.pool_size: 100 is fewer than restarts x pop_size = 24 x 12 for dcgan_city: "
-                                   "each restart starts from its own slice of the pool; set at least 288"),
+    (("search", "pool_size"), 100, "search.pool_size: 100 is fewer than restarts x pop_size = 24 x 8 for dcgan_city: "
+                                   "each restart starts from its own slice of the pool; set at least 192"),
     (("generators", "dcgan_city", "search"), {"pool_size": 10, "restarts": 2},
-     "generators.dcgan_city.search.pool_size: 10 is fewer than restarts x pop_size = 2 x 12"),
+     "generators.dcgan_city.search.pool_size: 10 is fewer than restarts x pop_size = 2 x 8"),
     (("search", "patience"), -1, "search.patience: -1 is less than the minimum of 0"),
     (("replicates",), 0, "replicates: 0 is less than the minimum of 1"),
     (("prompts", "prompt_free"), "a prompt", "prompts"),

