@@ -232,9 +232,10 @@ def as_first_replicate(single: Path, study: Path) -> None:
 def test_the_replicated_demo_finds_the_planted_bias_in_every_replicate(demo_study, tmp_path, capsys):
     """Two replicates of the demo on the nature GAN, with the finished demo as r1 (the same seed; moved there, it
     saves a run): r2 retrains and searches from its own seed; in every replicate the planted class is the one the
-    planted prompt moves most against the control, and the pooled table has every row of a replicate's and says
-    `replicated` exactly where every replicate made the finding. (demo/replicates.yaml asks three; the third costs
-    four minutes of the suite and tests nothing the second does not.)
+    planted prompt moves most against the control (the highest lower bound of the log odds ratio), and the pooled
+    table has every row of a replicate's and says `replicated` exactly where every replicate made the finding.
+    (demo/replicates.yaml asks three; the third costs four minutes of the suite and tests nothing the second does
+    not.)
 
     Whether each replicate's move is a finding (q < 0.05) depends on the training run: the run of 4564699 gave r1
     10/24 vs 0/24 (q 0.004), r2 18/24 vs 0/24, r3 23/24 vs 15/24 (q 0.035); on CI's CPU (the run of 6a2b2c0) one of
@@ -266,7 +267,8 @@ def test_the_replicated_demo_finds_the_planted_bias_in_every_replicate(demo_stud
             print(f"\n[measured] {replicate}: mountain {mountain.count_guided}/{mountain.n_guided} vs "
                   f"{mountain.count_baseline}/{mountain.n_baseline}, q {mountain.q_value:.2g}, "
                   f"headline {headline(rows)}")
-        assert rows.log_odds_ratio.idxmax() == "mountain" and mountain.log_odds_ratio > 0, rows
+        # "moves most" by the interval's lower bound: a class at 2/24 vs 0/24 has an infinite point estimate
+        assert rows.log_odds_ratio_ci_low.idxmax() == "mountain" and mountain.log_odds_ratio > 0, rows
         findings.append(mountain.q_value < 0.05)
     pooled = pd.read_parquet(results / "bias_pooled.parquet")
     assert sorted(map(tuple, pooled[KEYS].to_numpy())) == sorted(map(tuple, tables["r1"][KEYS].to_numpy()))
